@@ -1,0 +1,93 @@
+"""The Probe contract: a measurement taken at checkpoint steps, inside the compiled program.
+
+A probe is registered with :func:`register_probe` as a factory ``(**options) -> Probe``, where
+options are declared :class:`~descentlab.params.Param`s (all static: they shape the program).
+A :class:`Probe` has
+
+* ``init(ctx) -> state``: an optional carried state (a warm-start vector, K₀ for NTK change);
+* ``measure(ctx, state) -> (dict[str, scalar], state)``: pure JAX, called at every checkpoint.
+
+Metric names must not depend on traced values. The engine vmaps probes across the runs of a
+sweep and writes every returned scalar into the ``curves`` table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+
+from descentlab.params import Param
+from descentlab.problems.base import Batch, Params, Problem
+from descentlab.registry import Registry
+
+
+class ProbeContext(NamedTuple):
+    """What a probe may look at.
+
+    Attributes:
+      params: current parameters θ_t.
+      params0: initial parameters θ₀.
+      problem: the (possibly traced) problem instance.
+      eval_batch: a fixed batch drawn once per run — the whole dataset for finite problems,
+        ``problem.eval_size`` fresh draws for streams.
+      key: a PRNG key for this checkpoint (Hutchinson / Lanczos start vectors).
+      step: the checkpoint step (a traced integer).
+      opt_state: the optimizer state (preconditioners for adaptive-sharpness probes).
+      learning_rate: the scheduled learning rate at this step.
+      last_update: θ_t − θ_{t−1}, the last applied update.
+    """
+
+    params: Params
+    params0: Params
+    problem: Problem
+    eval_batch: Batch
+    key: jax.Array
+    step: jax.Array
+    opt_state: Any
+    learning_rate: jax.Array
+    last_update: Params
+
+
+class Probe:
+    """Base class: stateless by default."""
+
+    def init(self, ctx: ProbeContext) -> Any:
+        return ()
+
+    def measure(self, ctx: ProbeContext, state: Any) -> tuple[dict[str, jax.Array], Any]:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeEntry:
+    name: str
+    factory: Callable[..., Probe]
+    params: dict[str, Param]
+    summary: str
+    reference: str = ""
+
+
+PROBES: Registry[ProbeEntry] = Registry("probe")
+
+
+def register_probe(name: str, params: dict[str, Param] | None = None, summary: str = "", reference: str = ""):
+    """Decorator registering a probe factory ``(**options) -> Probe``."""
+
+    def decorator(factory: Callable[..., Probe]) -> Callable[..., Probe]:
+        PROBES.add(name, ProbeEntry(name, factory, dict(params or {}), summary, reference))
+        return factory
+
+    return decorator
+
+
+class FunctionProbe(Probe):
+    """A stateless probe from a function ``ctx -> dict``."""
+
+    def __init__(self, fn: Callable[[ProbeContext], dict[str, jax.Array]]):
+        self.fn = fn
+
+    def measure(self, ctx: ProbeContext, state: Any) -> tuple[dict[str, jax.Array], Any]:
+        return self.fn(ctx), state
