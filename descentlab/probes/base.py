@@ -52,7 +52,15 @@ class ProbeContext(NamedTuple):
 
 
 class Probe:
-    """Base class: stateless by default."""
+    """Base class: stateless by default.
+
+    Class attributes tell the engine what to prepare: ``uses_eval_batch`` (draw the fixed
+    evaluation batch; a stream draws ``problem.eval_size`` examples once per run) and
+    ``uses_last_update`` (carry θ_t − θ_{t−1}, which costs a parameter-sized buffer).
+    """
+
+    uses_eval_batch: bool = True
+    uses_last_update: bool = False
 
     def init(self, ctx: ProbeContext) -> Any:
         return ()
@@ -86,8 +94,9 @@ def register_probe(name: str, params: dict[str, Param] | None = None, summary: s
 class FunctionProbe(Probe):
     """A stateless probe from a function ``ctx -> dict``."""
 
-    def __init__(self, fn: Callable[[ProbeContext], dict[str, jax.Array]]):
+    def __init__(self, fn: Callable[[ProbeContext], dict[str, jax.Array]], uses_eval_batch: bool = True):
         self.fn = fn
+        self.uses_eval_batch = uses_eval_batch
 
     def measure(self, ctx: ProbeContext, state: Any) -> tuple[dict[str, jax.Array], Any]:
         return self.fn(ctx), state

@@ -43,7 +43,7 @@ def _distance(ctx: ProbeContext) -> dict[str, jax.Array]:
 
 @register_probe("metrics", summary="the problem's own exact metrics (population risk, accuracy, overlaps)")
 def metrics_probe():
-    return FunctionProbe(_metrics)
+    return FunctionProbe(_metrics, uses_eval_batch=False)
 
 
 @register_probe("loss", summary="loss on the evaluation batch, and f − f* when f* is known")

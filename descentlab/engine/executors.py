@@ -1,0 +1,94 @@
+"""Executors: who computes the chunks of a sweep.
+
+A chunk task is pure data — the spec, a group index and run indices — so any executor can rebuild
+the same program from it, and a run's result depends only on its identity (its key is derived from
+its seed index), never on which executor or which chunk computed it. The driver alone writes the
+store. ``LocalExecutor`` runs in process and keeps one compiled program per static group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from descentlab.engine.plan import Plan, checkpoint_steps, plan
+from descentlab.engine.program import GroupProgram
+from descentlab.engine.spec import Spec
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkTask:
+    """Runs ``runs`` (experiment run indices) of static group ``group``, padded to ``size``."""
+
+    group: int
+    runs: tuple[int, ...]
+    size: int
+    chunk_id: str
+
+
+@dataclasses.dataclass
+class ChunkResult:
+    task: ChunkTask
+    curves: dict[str, np.ndarray]  # metric -> (n_runs, n_checkpoints)
+    divergence_step: np.ndarray  # (n_runs,), -1 when the run did not diverge
+    compile_seconds: float
+    run_seconds: float
+
+
+def dtype_of(spec: Spec):
+    return np.float64 if spec.run.dtype == "float64" else np.float32
+
+
+class ProgramCache:
+    """Builds, compiles and runs group programs for one spec (compiling once per group and size)."""
+
+    def __init__(self, spec: Spec, the_plan: Plan | None = None):
+        self.spec = spec
+        self.plan = the_plan or plan(spec)
+        self.checkpoints = checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
+        self._programs: dict[int, GroupProgram] = {}
+        self._compiled: dict[tuple[int, int], Any] = {}
+        self._runs = {r.index: r for g in self.plan.groups for r in g.runs}
+
+    def program(self, group: int) -> GroupProgram:
+        if group not in self._programs:
+            self._programs[group] = GroupProgram(self.spec, self.plan.groups[group], self.checkpoints)
+        return self._programs[group]
+
+    def execute(self, task: ChunkTask) -> ChunkResult:
+        x64 = self.spec.run.dtype == "float64"
+        dtype = dtype_of(self.spec)
+        with jax.enable_x64(x64):
+            program = self.program(task.group)
+            compile_seconds = 0.0
+            key = (task.group, task.size)
+            if key not in self._compiled:
+                start = time.perf_counter()
+                self._compiled[key] = program.compile(task.size, dtype)
+                compile_seconds = time.perf_counter() - start
+            runs = [self._runs[i] for i in task.runs]
+            padded = runs + [runs[-1]] * (task.size - len(runs))
+            seeds = np.asarray([r.seed for r in padded], np.int32)
+            hparams = program.group.dynamic_arrays(padded, dtype)
+            start = time.perf_counter()
+            out = jax.block_until_ready(self._compiled[key](seeds, hparams))
+            run_seconds = time.perf_counter() - start
+        n = len(runs)
+        curves = {k: np.asarray(v)[:n] for k, v in out["curves"].items()}
+        return ChunkResult(task, curves, np.asarray(out["divergence_step"])[:n], compile_seconds, run_seconds)
+
+
+class LocalExecutor:
+    """In-process execution, chunk after chunk (nothing to start)."""
+
+    name = "local"
+
+    def map(self, spec: Spec, the_plan: Plan, tasks: Sequence[ChunkTask]) -> Iterator[ChunkResult]:
+        cache = ProgramCache(spec, the_plan)
+        for task in tasks:
+            yield cache.execute(task)

@@ -1,0 +1,237 @@
+r"""One compiled program per static group: ``jit(vmap(run_one))`` with a nested scan over steps.
+
+``run_one(seed, hparams)`` runs one training run entirely on the device:
+
+.. code-block:: text
+
+    θ₀ = problem.init(k_init); s₀ = opt.init(θ₀); record probes at step 0
+    scan over checkpoint segments (c_{k-1}, c_k]:              # outer lax.scan
+        fori_loop t = c_{k-1} … c_k − 1:                      # inner loop, never in Python
+            batch_t = sample(k_data, t);  (f_t, g_t) = problem.grad(θ_t, batch_t)
+            (u_t, s') = opt.update(g_t, s_t, θ_t, **extras)
+            alive ← alive ∧ finite(f_t) ∧ f_t ≤ factor · f_ref     # divergence test
+            θ_{t+1}, s_{t+1} = (θ_t + u_t, s') if alive else (θ_t, s_t)   # frozen once diverged
+        record probes at c_k (NaN once diverged)
+
+``vmap`` maps it over the runs of a chunk (seeds × vmapped hyperparameters). Checkpoint steps are
+the same for every run, so the inner loop bounds are unbatched and the loop stays a loop.
+A run's random key is ``fold_in(PRNGKey(run.seed), seed)``: it depends only on the seed index, so
+runs that differ only in a hyperparameter see the same data (common random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from descentlab.engine.plan import Group, probe_name_options
+from descentlab.engine.spec import Spec
+from descentlab.probes.base import Probe, ProbeContext
+from descentlab.problems.samplers import Sampler
+
+
+class Carry(NamedTuple):
+    params: Any
+    opt_state: Any
+    order: jax.Array
+    alive: jax.Array
+    divergence_step: jax.Array
+    last_update: Any
+    probe_states: tuple
+
+
+def _select(flag: jax.Array, new: Any, old: Any) -> Any:
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(flag, a, b), new, old)
+
+
+@dataclasses.dataclass
+class GroupProgram:
+    """Builds and compiles the program of one static group."""
+
+    spec: Spec
+    group: Group
+    checkpoints: np.ndarray
+
+    def __post_init__(self):
+        from descentlab.optim import OPTIMIZERS, SCHEDULES
+        from descentlab.probes import PROBES
+        from descentlab.problems import PROBLEMS
+
+        problem_name, self.problem_values = self.group.component("problem")
+        self.problem_cls = PROBLEMS.get(problem_name)
+        optimizer_name, self.optimizer_values = self.group.component("optimizer")
+        self.optimizer = OPTIMIZERS.get(optimizer_name)
+        schedule_name, self.schedule_values = self.group.component("schedule")
+        self.schedule = SCHEDULES.get(schedule_name)
+        self.sampler_kind = self.group.sampler_kind()
+        self.probes: list[Probe] = []
+        for i, item in enumerate(self.spec.probes):
+            name, options = probe_name_options(item, f"probes[{i}]")
+            entry = PROBES.get(name)
+            options = {k: entry.params[k].coerce(f"probes[{i}].{k}", v) for k, v in options.items()}
+            self.probes.append(entry.factory(**options))
+        self.steps = int(self.spec.run.steps)
+        self.factor = float(self.spec.run.divergence_factor)
+        self.uses_eval_batch = any(getattr(p, "uses_eval_batch", True) for p in self.probes)
+        self.uses_last_update = any(getattr(p, "uses_last_update", False) for p in self.probes)
+
+    # ---- building blocks ---------------------------------------------------------------------
+    def _components(self, hparams: dict[str, jax.Array]):
+        values = {"problem": dict(self.problem_values), "optimizer": dict(self.optimizer_values),
+                  "schedule": dict(self.schedule_values)}
+        for path, value in hparams.items():
+            section, field = path.split(".", 1)
+            values[section][field] = value
+        problem = self.problem_cls(**values["problem"])
+        opt_values = values["optimizer"]
+        schedule = None
+        if self.optimizer.takes_learning_rate:
+            schedule = self.schedule.build(opt_values.pop("learning_rate"), self.steps, **values["schedule"])
+            opt = self.optimizer.build(schedule, **opt_values)
+        else:
+            opt = self.optimizer.build(**opt_values)
+        return problem, opt, schedule
+
+    def _data(self, problem, key: jax.Array):
+        """(initial sampler state, batch_fn(t, order) -> (batch, order))."""
+        b = self.group.batch_size
+        if self.sampler_kind == "stream":
+            return jnp.zeros((0,), jnp.int32), lambda t, order: (problem.sample(jax.random.fold_in(key, t), b), order)
+        data = problem.dataset()
+        sampler = Sampler(self.sampler_kind, problem.n_examples, b)
+        if self.sampler_kind == "full_batch":
+            return jnp.zeros((0,), jnp.int32), lambda t, order: (data, order)
+
+        def batch_fn(t, order):
+            idx, order = sampler.indices(key, order, t)
+            return jax.tree_util.tree_map(lambda a: a[idx], data), order
+
+        return sampler.init(key), batch_fn
+
+    def _extras(self, problem, params, batch, loss, grads, key) -> dict[str, Any]:
+        wanted = self.optimizer.extra_args
+        extras: dict[str, Any] = {}
+        if "value" in wanted:
+            extras["value"] = loss
+        if "grad" in wanted:
+            extras["grad"] = grads
+        if "value_fn" in wanted:
+            extras["value_fn"] = lambda p: problem.loss(p, batch)
+        if "grad_fn" in wanted:
+            extras["grad_fn"] = lambda p: problem.grad(p, batch)[1]
+        if "example_grads" in wanted:
+            extras["example_grads"] = jax.vmap(jax.grad(problem.example_loss), in_axes=(None, 0))(params, batch)
+        if "key" in wanted:
+            extras["key"] = key
+        return extras
+
+    # ---- one run -----------------------------------------------------------------------------
+    def run_one(self, seed: jax.Array, hparams: dict[str, jax.Array]) -> dict[str, Any]:
+        problem, opt, schedule = self._components(hparams)
+        key = jax.random.fold_in(jax.random.PRNGKey(self.spec.run.seed), seed)
+        k_init, k_data, k_eval, k_probe, k_opt = jax.random.split(key, 5)
+        params0 = problem.init(k_init)
+        opt_state = opt.init(params0)
+        eval_batch = problem.eval_batch(k_eval) if self.uses_eval_batch or problem.monitor is None else None
+        order, batch_fn = self._data(problem, k_data)
+
+        def reference(params):
+            if problem.monitor is not None:
+                return problem.metrics(params)[problem.monitor]
+            return problem.loss(params, eval_batch)
+
+        ref0 = reference(params0)
+        threshold = jnp.where(ref0 > 0, self.factor * ref0, jnp.inf)
+
+        def context(params, opt_state, last_update, t):
+            lr = schedule(t) if schedule is not None else jnp.nan
+            return ProbeContext(params, params0, problem, eval_batch, jax.random.fold_in(k_probe, t), t,
+                                opt_state, jnp.asarray(lr), last_update)
+
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, params0) if self.uses_last_update else None
+        ctx0 = context(params0, opt_state, zeros, jnp.asarray(0))
+        carry = Carry(params0, opt_state, order, jnp.asarray(True), jnp.asarray(-1), zeros,
+                      tuple(p.init(ctx0) for p in self.probes))
+
+        def measure(carry: Carry, t) -> tuple[dict[str, jax.Array], Carry]:
+            ctx = context(carry.params, carry.opt_state, carry.last_update, t)
+            values: dict[str, jax.Array] = {}
+            states = []
+            for probe, state in zip(self.probes, carry.probe_states, strict=True):
+                out, state = probe.measure(ctx, state)
+                clash = set(out) & set(values)
+                if clash:
+                    raise ValueError(f"probes report the same metric twice: {sorted(clash)}")
+                values.update(out)
+                states.append(state)
+            value = reference(carry.params)
+            ok = carry.alive & jnp.isfinite(value) & (value <= threshold)
+            divergence_step = jnp.where(carry.alive & ~ok, t, carry.divergence_step)
+            values = {k: jnp.where(ok, jnp.asarray(v, jnp.result_type(float)), jnp.nan) for k, v in values.items()}
+            return values, carry._replace(alive=ok, divergence_step=divergence_step, probe_states=tuple(states))
+
+        def step(t, carry: Carry) -> Carry:
+            batch, order = batch_fn(t, carry.order)
+            loss, grads = problem.grad(carry.params, batch)
+            extras = self._extras(problem, carry.params, batch, loss, grads, jax.random.fold_in(k_opt, t))
+            updates, new_state = opt.update(grads, carry.opt_state, carry.params, **extras)
+            new_params = optax.apply_updates(carry.params, updates)
+            ok = carry.alive & jnp.isfinite(loss) & (loss <= threshold)
+            last_update = _select(ok, updates, carry.last_update) if self.uses_last_update else None
+            return carry._replace(
+                params=_select(ok, new_params, carry.params),
+                opt_state=_select(ok, new_state, carry.opt_state),
+                order=order,
+                alive=ok,
+                divergence_step=jnp.where(carry.alive & ~ok, t, carry.divergence_step),
+                last_update=last_update,
+            )
+
+        def segment(carry: Carry, bounds):
+            start, end = bounds
+            carry = jax.lax.fori_loop(start, end, step, carry)
+            return measure(carry, end)[::-1]
+
+        first, carry = measure(carry, jnp.asarray(0))
+        starts = jnp.asarray(self.checkpoints[:-1], jnp.int32)
+        ends = jnp.asarray(self.checkpoints[1:], jnp.int32)
+        carry, rest = jax.lax.scan(segment, carry, (starts, ends))
+        curves = {k: jnp.concatenate([first[k][None], rest[k]]) for k in first}
+        return {"curves": curves, "divergence_step": carry.divergence_step}
+
+    # ---- compiled, batched -------------------------------------------------------------------
+    def example_inputs(self, n: int, dtype) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        runs = self.group.runs[:1] * n
+        return np.zeros(n, np.int32), self.group.dynamic_arrays(runs, dtype)
+
+    def compile(self, chunk_size: int, dtype):
+        """AOT-compile ``jit(vmap(run_one))`` for chunks of ``chunk_size`` runs."""
+        seeds, hparams = self.example_inputs(chunk_size, dtype)
+        return jax.jit(jax.vmap(self.run_one)).lower(seeds, hparams).compile()
+
+    def bytes_per_run(self, dtype) -> int:
+        """A conservative estimate of the device memory one run of a chunk needs."""
+        seeds, hparams = self.example_inputs(1, dtype)
+
+        def state_sizes(seed, hp):
+            problem, opt, _ = self._components({k: v[0] for k, v in hp.items()})
+            params = problem.init(jax.random.PRNGKey(0))
+            batch = (problem.sample(jax.random.PRNGKey(0), self.group.batch_size) if problem.is_stream
+                     else problem.dataset())
+            return params, opt.init(params), batch
+
+        params, state, batch = jax.eval_shape(state_sizes, seeds, hparams)
+
+        def nbytes(tree):
+            return sum(math.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(tree))
+
+        batch_bytes = nbytes(batch) if self.sampler_kind == "stream" else 0  # finite data is shared
+        n_metrics = 8 + 8 * len(self.probes)
+        curves = len(self.checkpoints) * n_metrics * 8
+        return 4 * (nbytes(params) + nbytes(state)) + 3 * batch_bytes + curves + 1024

@@ -1,0 +1,263 @@
+"""Running a spec: plan → chunks → executor → store, resumable and honest about time.
+
+The store is the source of truth: each finished chunk is written before the next one is reported,
+a re-run computes only the runs not yet stored (``force`` recomputes everything), and a diverged
+run is a row with ``status = 'diverged'`` and its ``divergence_step``, never an exception.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pyarrow as pa
+
+from descentlab.engine.executors import ChunkResult, ChunkTask, LocalExecutor, ProgramCache, dtype_of
+from descentlab.engine.plan import SECTIONS, Plan, plan
+from descentlab.engine.spec import Spec
+from descentlab.store import Store
+
+DEFAULT_MEMORY_FRACTION = 0.25
+MAX_CHUNK = 16_384
+
+
+def _enable_compilation_cache() -> None:
+    path = os.environ.get("DESCENTLAB_CACHE", str(Path.home() / ".cache" / "descentlab" / "jax"))
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def available_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 4 << 30
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for package in ("descentlab", "jax", "jaxlib", "optax", "numpy", "scipy", "duckdb", "pyarrow"):
+        try:
+            out[package] = md.version(package)
+        except md.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def device_description() -> str:
+    devices = jax.devices()
+    return f"{len(devices)}× {devices[0].platform}:{devices[0].device_kind}"
+
+
+def chunk_tasks(the_plan: Plan, done: set[int], sizes: dict[int, int]) -> list[ChunkTask]:
+    """Split every group's not-yet-stored runs into chunks of its size."""
+    tasks = []
+    for group in the_plan.groups:
+        todo = [r.index for r in group.runs if r.index not in done]
+        size = sizes[group.index]
+        for start in range(0, len(todo), size):
+            runs = tuple(todo[start:start + size])
+            digest = hashlib.sha1(np.asarray(runs, np.int64).tobytes()).hexdigest()[:8]
+            chunk_id = f"g{group.index:03d}-r{runs[0]:08d}-{runs[-1]:08d}-{digest}"
+            tasks.append(ChunkTask(group.index, runs, size, chunk_id))
+    return tasks
+
+
+def chunk_sizes(spec: Spec, the_plan: Plan, cache: ProgramCache) -> dict[int, int]:
+    """Runs per chunk for each group: ``run.chunk_size`` or what fits the memory budget."""
+    if spec.run.memory_budget_mb is not None:
+        budget = int(spec.run.memory_budget_mb * 2**20)
+    else:
+        budget = int(available_memory_bytes() * DEFAULT_MEMORY_FRACTION)
+    sizes = {}
+    for group in the_plan.groups:
+        if spec.run.chunk_size is not None:
+            size = spec.run.chunk_size
+        else:
+            with jax.enable_x64(spec.run.dtype == "float64"):
+                per_run = cache.program(group.index).bytes_per_run(dtype_of(spec))
+            size = max(1, min(MAX_CHUNK, budget // max(per_run, 1)))
+        sizes[group.index] = min(size, len(group.runs))
+    return sizes
+
+
+def _columns(spec: Spec, the_plan: Plan, result: ChunkResult, experiment: str) -> tuple[pa.Table, pa.Table]:
+    group = the_plan.groups[result.task.group]
+    by_index = {r.index: r for r in group.runs}
+    runs = [by_index[i] for i in result.task.runs]
+    from descentlab.optim import OPTIMIZERS
+
+    host_metrics = getattr(OPTIMIZERS.get(group.config["optimizer"]["name"]), "host_metrics", None)
+    if host_metrics is not None:
+        problem = group.problem_instance()
+        n_examples = None if problem.is_stream else problem.n_examples
+    rows = []
+    for i, run in enumerate(runs):
+        diverged = int(result.divergence_step[i]) >= 0
+        row: dict[str, Any] = {
+            "experiment": experiment,
+            "run": run.index,
+            "name": run.name,
+            "group": group.index,
+            "seed": run.seed,
+            "status": "diverged" if diverged else "ok",
+            "divergence_step": int(result.divergence_step[i]) if diverged else None,
+        }
+        values = {s: dict(group.config[s]) for s in SECTIONS}
+        for path, value in run.swept.items():
+            section, field = path.split(".", 1)
+            if section in values:
+                values[section][field] = value
+        for section in SECTIONS:
+            for field, value in values[section].items():
+                row[f"{section}_{field}"] = value
+        row["run_batch_size"] = group.batch_size
+        for metric, curve in result.curves.items():
+            row[f"final_{metric}"] = float(curve[i, -1])
+        if host_metrics is not None:
+            opt_values = {**values["optimizer"]}
+            opt_values.pop("name")
+            for key, value in host_metrics(opt_values, steps=spec.run.steps, batch_size=group.batch_size,
+                                           n_examples=n_examples).items():
+                row[f"optimizer_{key}"] = value
+        rows.append(row)
+    runs_table = pa.Table.from_pylist(rows)
+
+    n_runs, n_ckpt = next(iter(result.curves.values())).shape if result.curves else (len(runs), 0)
+    metrics = sorted(result.curves)
+    if metrics:
+        values = np.stack([result.curves[m] for m in metrics], axis=-1).astype(np.float64)  # (run, ckpt, metric)
+        checkpoints = _checkpoints(spec)
+        run_ids = np.repeat(np.asarray([r.index for r in runs], np.int64), n_ckpt * len(metrics))
+        step_ids = np.tile(np.repeat(checkpoints, len(metrics)), n_runs)
+        metric_ids = np.tile(np.arange(len(metrics), dtype=np.int32), n_runs * n_ckpt)
+        flat = values.reshape(-1)
+        keep = ~np.isnan(flat)
+        curves_table = pa.table({
+            "experiment": pa.DictionaryArray.from_arrays(np.zeros(int(keep.sum()), np.int32), [experiment]),
+            "run": run_ids[keep],
+            "step": step_ids[keep],
+            "metric": pa.DictionaryArray.from_arrays(metric_ids[keep], metrics),
+            "value": flat[keep],
+        })
+    else:
+        curves_table = pa.table({"experiment": pa.array([], pa.string()), "run": pa.array([], pa.int64()),
+                                 "step": pa.array([], pa.int64()), "metric": pa.array([], pa.string()),
+                                 "value": pa.array([], pa.float64())})
+    return runs_table, curves_table
+
+
+def _checkpoints(spec: Spec) -> np.ndarray:
+    from descentlab.engine.plan import checkpoint_steps
+
+    return checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
+
+
+@dataclasses.dataclass
+class RunSummary:
+    experiment: str
+    n_runs: int
+    computed: int
+    skipped: int
+    diverged: int
+    compile_seconds: float
+    run_seconds: float
+    store_seconds: float
+
+
+ProgressFn = Callable[[int, int, int], None]  # (runs done, runs total, diverged so far)
+
+
+def run_spec(
+    spec: Spec,
+    store: Store | str | Path = "runs",
+    force: bool = False,
+    executor: Any = None,
+    progress: ProgressFn | None = None,
+) -> RunSummary:
+    """Run (or resume) every run of ``spec`` and store it; returns what happened."""
+    _enable_compilation_cache()
+    store = store if isinstance(store, Store) else Store(store)
+    executor = executor or LocalExecutor()
+    the_plan = plan(spec)
+    experiment = spec.content_hash()
+    if force:
+        store.clear(experiment)
+    store.clean_tmp(experiment)
+    done = store.stored_runs(experiment)
+    previous = store.experiment_row(experiment) if experiment in store.experiments() else None
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    base_row = {
+        "experiment": experiment,
+        "name": spec.name,
+        "description": spec.description,
+        "spec": _json(spec.to_dict()),
+        "created_at": previous["created_at"] if previous else started,
+        "n_runs": the_plan.n_runs,
+        "n_groups": len(the_plan.groups),
+        "versions": _json(versions()),
+        "git_commit": git_commit(),
+        "device": device_description(),
+        "executor": getattr(executor, "name", type(executor).__name__),
+        "dtype": spec.run.dtype,
+        "steps": spec.run.steps,
+    }
+    store.write_experiment(experiment, {**base_row, "status": "running", "finished_at": None,
+                                        "compile_seconds": None, "run_seconds": None, "store_seconds": None,
+                                        "diverged": None}, spec.to_dict())
+    cache = ProgramCache(spec, the_plan)
+    tasks = chunk_tasks(the_plan, done, chunk_sizes(spec, the_plan, cache))
+    compile_s = run_s = store_s = 0.0
+    computed = 0
+    if progress:
+        progress(len(done), the_plan.n_runs, 0)
+    diverged_new = 0
+    for result in executor.map(spec, the_plan, tasks):
+        compile_s += result.compile_seconds
+        run_s += result.run_seconds
+        start = time.perf_counter()
+        runs_table, curves_table = _columns(spec, the_plan, result, experiment)
+        store.write_chunk(experiment, result.task.chunk_id, runs_table, curves_table)
+        store_s += time.perf_counter() - start
+        computed += len(result.task.runs)
+        diverged_new += int((result.divergence_step >= 0).sum())
+        if progress:
+            progress(len(done) + computed, the_plan.n_runs, diverged_new)
+    runs = store.read(experiment, "runs")
+    diverged = int((runs["status"] == "diverged").sum()) if len(runs) else 0
+    store.write_experiment(experiment, {
+        **base_row,
+        "status": "complete" if len(runs) == the_plan.n_runs else "partial",
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "compile_seconds": compile_s,
+        "run_seconds": run_s,
+        "store_seconds": store_s,
+        "diverged": diverged,
+    })
+    return RunSummary(experiment, the_plan.n_runs, computed, len(done), diverged, compile_s, run_s, store_s)
+
+
+def _json(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, sort_keys=True, default=str)

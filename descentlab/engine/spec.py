@@ -1,0 +1,273 @@
+"""The experiment spec: TOML or Python, validated before anything is compiled.
+
+A spec has sections ``problem``, ``optimizer``, ``schedule``, ``sampler``, ``run``, a top-level
+``probes`` list and an optional ``theory`` section. In ``problem``, ``optimizer``, ``schedule``
+and ``sampler`` (and ``run.batch_size``), a value written as one of
+
+* ``{grid = [v1, v2, ...]}``
+* ``{logspace = [lo, hi, n]}`` — n values from lo to hi, geometrically spaced (lo, hi > 0 are values)
+* ``{linspace = [lo, hi, n]}`` — n values from lo to hi, evenly spaced
+
+becomes a sweep axis. Validation is done here with pydantic for the sections' structure and with
+each component's declared :class:`~descentlab.params.Param`s for its parameters; every error is one
+:class:`~descentlab.params.SpecError` line naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from descentlab.params import Param, SpecError
+
+MAX_AXIS_VALUES = 100_000
+MAX_RUNS = 10_000_000
+SWEEP_KEYS = ("grid", "logspace", "linspace")
+
+
+class Sweep(BaseModel):
+    """A sweep axis: the list of values one field takes."""
+
+    model_config = ConfigDict(frozen=True)
+    values: tuple[Any, ...]
+
+
+def parse_sweep(field: str, raw: Any) -> Any:
+    """A plain value, or a :class:`Sweep` for ``{grid|logspace|linspace = ...}``."""
+    if not isinstance(raw, Mapping):
+        return raw
+    keys = set(raw)
+    if len(keys) != 1 or not keys <= set(SWEEP_KEYS):
+        raise SpecError(field, dict(raw), "a sweep is a table with exactly one key: grid, logspace or linspace")
+    (kind,) = keys
+    arg = raw[kind]
+    if kind == "grid":
+        if not isinstance(arg, list) or not arg:
+            raise SpecError(f"{field}.grid", arg, "expected a non-empty list of values")
+        if len(arg) > MAX_AXIS_VALUES:
+            raise SpecError(f"{field}.grid", f"<{len(arg)} values>", f"at most {MAX_AXIS_VALUES} values per axis")
+        if len({json.dumps(v, sort_keys=True) for v in arg}) != len(arg):
+            raise SpecError(f"{field}.grid", arg, "values must be distinct")
+        return Sweep(values=tuple(arg))
+    where = f"{field}.{kind}"
+    if (
+        not isinstance(arg, list)
+        or len(arg) != 3
+        or any(isinstance(a, bool) or not isinstance(a, (int, float)) for a in arg)
+    ):
+        raise SpecError(where, arg, "expected [lo, hi, n] with numbers lo, hi and an integer n >= 1")
+    lo, hi, n = arg
+    if not (isinstance(n, int) or float(n).is_integer()) or not 1 <= n <= MAX_AXIS_VALUES:
+        raise SpecError(where, arg, f"n must be an integer in [1, {MAX_AXIS_VALUES}]")
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise SpecError(where, arg, "lo and hi must be finite")
+    n = int(n)
+    if n > 1 and lo == hi:
+        raise SpecError(where, arg, "lo and hi must differ when n > 1")
+    if kind == "logspace":
+        if lo <= 0 or hi <= 0:
+            raise SpecError(where, arg, "logspace takes values lo, hi > 0 (not exponents)")
+        values = np.geomspace(lo, hi, n)
+    else:
+        values = np.linspace(lo, hi, n)
+    return Sweep(values=tuple(float(f"{v:.12g}") for v in values))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    def values(self) -> dict[str, Any]:
+        """The section's parameters (everything but ``name``), sweeps included."""
+        return {k: v for k, v in (self.model_extra or {}).items()}
+
+
+class ProblemSection(_Section):
+    name: Any
+
+
+class OptimizerSection(_Section):
+    name: Any
+
+
+class ScheduleSection(_Section):
+    name: Any = "constant"
+
+
+class SamplerSection(_Section):
+    name: Any = "auto"
+
+
+class RunSection(BaseModel):
+    """How long, how many, how measured."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    steps: int = Field(gt=0, le=100_000_000)
+    batch_size: Any = 1
+    seeds: int = Field(default=1, ge=1, le=1_000_000)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    checkpoints: int | list[int] = 100
+    spacing: Literal["log", "linear"] = "log"
+    divergence_factor: float = Field(default=1e6, gt=1.0)
+    dtype: Literal["float32", "float64"] = "float32"
+    chunk_size: int | None = Field(default=None, ge=1, le=10_000_000)
+    memory_budget_mb: float | None = Field(default=None, gt=0)
+
+    @field_validator("checkpoints")
+    @classmethod
+    def _check_checkpoints(cls, value):
+        if isinstance(value, int) and not 1 <= value <= 100_000:
+            raise ValueError("an integer count in [1, 100000] or a list of steps")
+        if isinstance(value, list) and (not value or any(v < 0 for v in value)):
+            raise ValueError("a non-empty list of steps >= 0")
+        return value
+
+
+class TheorySection(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    predict: str | None = None
+
+
+class Spec(BaseModel):
+    """A whole experiment (see the module docstring for the sweep syntax)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(default="experiment", min_length=1, max_length=200)
+    description: str = ""
+    problem: ProblemSection
+    optimizer: OptimizerSection
+    schedule: ScheduleSection = ScheduleSection()
+    sampler: SamplerSection = SamplerSection()
+    run: RunSection
+    probes: list[str | dict[str, Any]] = Field(default_factory=lambda: ["metrics"])
+    theory: TheorySection | None = None
+
+    # ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict, round-trippable through :func:`spec_from_dict` (sweeps in their TOML form)."""
+        return _plain(self.model_dump(exclude_none=True))
+
+    def content_hash(self) -> str:
+        """Hash of everything that affects results (not the name or description)."""
+        body = {k: v for k, v in self.to_dict().items() if k not in ("name", "description")}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        if set(obj) == {"values"} and isinstance(obj["values"], (tuple, list)):
+            return {"grid": [_plain(v) for v in obj["values"]]}
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _pydantic_error(err: ValidationError) -> SpecError:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "spec"
+    value = first.get("input")
+    kind = first["type"]
+    if kind == "missing":
+        return SpecError(loc, None, "this field is required")
+    if kind == "extra_forbidden":
+        return SpecError(loc, value, "unknown field; " + _allowed_fields(first["loc"]))
+    message = first["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return SpecError(loc, value, message)
+
+
+def _allowed_fields(loc: tuple) -> str:
+    model: Any = Spec
+    for part in loc[:-1]:
+        annotation = model.model_fields[part].annotation
+        model = next((a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)), annotation)
+    return "allowed: " + ", ".join(model.model_fields)
+
+
+def spec_from_dict(data: Mapping[str, Any]) -> Spec:
+    """Validate a dict (parsed TOML or Python) into a :class:`Spec`, raising :class:`SpecError`."""
+    if not isinstance(data, Mapping):
+        raise SpecError("spec", data, "expected a table of sections")
+    data = copy.deepcopy(dict(data))
+    for section in ("problem", "optimizer", "schedule", "sampler"):
+        body = data.get(section)
+        if body is None:
+            continue
+        if not isinstance(body, Mapping):
+            raise SpecError(section, body, "expected a table")
+        data[section] = {k: parse_sweep(f"{section}.{k}", v) for k, v in body.items()}
+    if isinstance(data.get("run"), Mapping) and "batch_size" in data["run"]:
+        data["run"] = dict(data["run"])
+        data["run"]["batch_size"] = parse_sweep("run.batch_size", data["run"]["batch_size"])
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as err:
+        raise _pydantic_error(err) from None
+    from descentlab.engine.plan import validate_components
+
+    validate_components(spec)
+    return spec
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
+    """Read a TOML spec file, apply ``--set a.b=value`` overrides, validate."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SpecError("spec", str(path), "file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SpecError("spec", str(path), f"not valid TOML ({err})") from None
+    return spec_from_dict(apply_overrides(data, overrides or []))
+
+
+def parse_override_value(text: str) -> Any:
+    """A ``--set`` value: parsed as a TOML value when it is one, else taken as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``path.to.field=value`` assignments to a spec dict (a copy is returned)."""
+    out = copy.deepcopy(dict(data))
+    for item in overrides:
+        if "=" not in item:
+            raise SpecError("--set", item, "expected path.to.field=value")
+        path, text = item.split("=", 1)
+        parts = [p for p in path.strip().split(".") if p]
+        if not parts:
+            raise SpecError("--set", item, "expected path.to.field=value")
+        node = out
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise SpecError(path, child, "is not a table; cannot set a field inside it")
+            node = child
+        node[parts[-1]] = parse_override_value(text.strip())
+    return out
+
+
+def axis_values(value: Any) -> tuple[Any, ...]:
+    """The values an entry takes: its sweep values, or the single value."""
+    return value.values if isinstance(value, Sweep) else (value,)
+
+
+def coerce_all(field: str, param: Param, value: Any) -> Any:
+    """Coerce a plain value or every value of a sweep; a sweep stays a :class:`Sweep`."""
+    if isinstance(value, Sweep):
+        return Sweep(values=tuple(param.coerce(field, v) for v in value.values))
+    return param.coerce(field, value)
