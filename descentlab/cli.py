@@ -1,0 +1,284 @@
+"""``descentlab`` — run / list / show / query / report (Typer + Rich). Thin: the work is in the library.
+
+Bad input (a malformed spec, an unknown name, an unknown experiment) is one line on stderr and
+exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from descentlab.params import SpecError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="descentlab: gradient-method experiments as one compiled sweep, with theory and verdicts.")
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    store: Path = Path("runs")
+
+
+def fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.callback()
+def main_options(
+    store: Annotated[Path, typer.Option("--store", help="store folder (Parquet + DuckDB catalog)")] = Path("runs"),
+) -> None:
+    State.store = store
+
+
+def _store():
+    from descentlab.store import Store
+
+    return Store(State.store)
+
+
+class _Progress:
+    """A Rich progress bar over runs, with ETA and live finished / diverged counts."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar: Progress | None = None
+        self.task = None
+
+    def __call__(self, done: int, total: int, diverged: int) -> None:
+        if self.bar is None:
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("runs · {task.fields[diverged]} diverged"), TimeElapsedColumn(),
+                                TimeRemainingColumn(), console=err_console, transient=False)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total, diverged=0)
+        self.bar.update(self.task, completed=done, total=total, diverged=diverged)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _summary_table(runs, title: str) -> Table:
+    from descentlab.report.figures import swept_axes
+
+    table = Table(title=title, show_lines=False)
+    axes = swept_axes(runs)
+    finals = [c for c in runs.columns if c.startswith("final_")][:3]
+    for col in [*axes, "runs", "diverged", *[f"mean {f[6:]}" for f in finals]]:
+        table.add_column(col, justify="right")
+    groups = runs.groupby(axes, dropna=False, sort=True) if axes else [((), runs)]
+    for key, members in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        ok = members[members["status"] == "ok"]
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in key]
+        cells += [str(len(members)), str(len(members) - len(ok))]
+        cells += [f"{ok[f].mean():.4g}" if len(ok) else "—" for f in finals]
+        table.add_row(*cells)
+    return table
+
+
+def _parse_extra(items: list[str]) -> tuple[tuple[str, object], ...]:
+    from descentlab.engine.spec import parse_override_value
+
+    out = []
+    for item in items:
+        if "=" not in item:
+            raise SpecError("--option", item, "expected key=value")
+        key, value = item.split("=", 1)
+        out.append((key.strip(), parse_override_value(value.strip())))
+    return tuple(out)
+
+
+@app.command()
+def run(
+    target: Annotated[str, typer.Argument(help="a spec file (TOML) or a study name (see `descentlab list studies`)")],
+    set_: Annotated[list[str], typer.Option("--set", help="override: path.to.field=value")] = [],  # noqa: B006
+    force: Annotated[bool, typer.Option(help="recompute runs already stored")] = False,
+    quick: Annotated[bool, typer.Option(help="studies: the small, fast version")] = False,
+    scale: Annotated[str, typer.Option(help="studies: default | paper")] = "default",
+    option: Annotated[list[str], typer.Option("--option", help="study option key=value")] = [],  # noqa: B006
+    report: Annotated[bool, typer.Option(help="write the HTML report")] = True,
+) -> None:
+    """Run a spec or a study: the sweep, the store, theory and verdict, the report."""
+    from descentlab.experiment import Experiment
+    from descentlab.studies import STUDIES, StudyOptions, run_study
+
+    progress = _Progress(target)
+    start = time.perf_counter()
+    try:
+        if target in STUDIES:
+            if scale not in ("default", "paper"):
+                raise SpecError("--scale", scale, "allowed: 'default', 'paper'")
+            options = StudyOptions(quick=quick, scale=scale, overrides=tuple(set_), extra=_parse_extra(option))
+            outcome = run_study(target, _store(), options, force=force, progress=progress, report=report)
+            progress.close()
+            for result in outcome.results:
+                console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
+            if len(outcome.analysis.summary):
+                console.print(outcome.analysis.summary.to_string(index=False), highlight=False)
+            if report:
+                console.print(f"report: {outcome.report}", highlight=False)
+            console.print(f"time: {time.perf_counter() - start:.1f} s", highlight=False)
+            for verdict in outcome.analysis.verdicts[1:]:
+                console.print(verdict.line(), highlight=False)
+            console.print(outcome.analysis.verdicts[0].line(), highlight=False, soft_wrap=True)
+            return
+        path = Path(target)
+        if not path.exists():
+            raise SpecError("target", target, "neither a spec file nor a study; studies: " + ", ".join(STUDIES.names()))
+        experiment = Experiment.from_toml(path, set_)
+        result = experiment.run(_store(), force=force, progress=progress)
+        progress.close()
+        console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
+        s = result.summary
+        console.print(f"stored {s.computed} runs ({s.skipped} already stored), {s.diverged} diverged · "
+                      f"compile {s.compile_seconds:.2f} s · run {s.run_seconds:.2f} s · store {s.store_seconds:.2f} s",
+                      highlight=False)
+        if report:
+            from descentlab.report.html import write_index
+
+            console.print(f"report: {result.report()}", highlight=False)
+            write_index(_store())
+    except SpecError as err:
+        progress.close()
+        fail(str(err))
+
+
+@app.command("list")
+def list_(
+    what: Annotated[str, typer.Argument(help="studies | problems | optimizers | schedules | samplers | probes | "
+                                              "predictions | all")] = "all",
+) -> None:
+    """List what descentlab knows, with one line and a reference each."""
+    from descentlab.optim import OPTIMIZERS, SCHEDULES
+    from descentlab.probes import PROBES
+    from descentlab.problems import PROBLEMS
+    from descentlab.problems.samplers import SAMPLERS
+    from descentlab.studies import STUDIES
+
+    def predictions():
+        try:
+            from descentlab.theory import PREDICTIONS
+        except ImportError:
+            return []
+        return [(n, e.summary, getattr(e, "reference", "")) for n, e in PREDICTIONS.items()]
+
+    catalog = {
+        "studies": lambda: [(n, c.claim, c.reference) for n, c in STUDIES.items()],
+        "problems": lambda: [(n, c.summary, "; ".join(c.references)) for n, c in PROBLEMS.items()],
+        "optimizers": lambda: [(n, e.summary, e.reference) for n, e in OPTIMIZERS.items()],
+        "schedules": lambda: [(n, e.summary, e.reference) for n, e in SCHEDULES.items()],
+        "samplers": lambda: [(n, "", "") for n in SAMPLERS.names()],
+        "probes": lambda: [(n, e.summary, e.reference) for n, e in PROBES.items()],
+        "predictions": predictions,
+    }
+    if what != "all" and what not in catalog:
+        fail(str(SpecError("what", what, "allowed: " + ", ".join([*catalog, "all"]))))
+    for kind in catalog if what == "all" else [what]:
+        table = Table(title=kind, show_lines=False)
+        table.add_column("name", style="bold")
+        table.add_column("what it is")
+        table.add_column("reference", style="dim")
+        for name, summary, reference in catalog[kind]():
+            table.add_row(name, summary, reference)
+        console.print(table)
+
+
+@app.command()
+def show(ref: Annotated[str, typer.Argument(help="experiment hash (prefix) or name, or a run name")]) -> None:
+    """Print an experiment's summary (or one run's row)."""
+    store = _store()
+    try:
+        experiment = store.resolve(ref)
+    except KeyError as err:
+        from descentlab.store import query as run_query
+
+        escaped = ref.replace("'", "''")
+        rows = run_query(store.root, f"select * from runs where name = '{escaped}'") if store.experiments() else None
+        if rows is None or rows.empty:
+            fail(str(err.args[0]))
+        for _, row in rows.iterrows():
+            table = Table(title=ref, show_header=False)
+            for key, value in row.items():
+                table.add_row(str(key), str(value))
+            console.print(table)
+        return
+    info = store.experiment_row(experiment)
+    table = Table(title=f"{info['name']} ({experiment})", show_header=False)
+    for key in ("status", "created_at", "finished_at", "n_runs", "diverged", "device", "dtype", "steps",
+                "compile_seconds", "run_seconds", "store_seconds", "git_commit"):
+        table.add_row(key, str(info.get(key)))
+    console.print(table)
+    runs = store.read(experiment, "runs")
+    if len(runs):
+        console.print(_summary_table(runs, "runs"))
+    for _, verdict in store.verdicts(experiment).iterrows():
+        console.print(verdict["line"], highlight=False)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the views experiments, runs, curves, verdicts")],
+    format: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
+) -> None:
+    """Query the store with SQL (DuckDB, read-only)."""
+    import duckdb
+
+    from descentlab.store.catalog import ReadOnlyQueryError
+    from descentlab.store.catalog import query as run_query
+
+    if format not in ("table", "csv", "json"):
+        fail(str(SpecError("--format", format, "allowed: 'table', 'csv', 'json'")))
+    try:
+        frame = run_query(State.store, sql)
+    except (ReadOnlyQueryError, duckdb.Error) as err:
+        fail(str(err).splitlines()[0])
+    if format == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif format == "json":
+        sys.stdout.write(json.dumps(json.loads(frame.to_json(orient="records")), indent=1) + "\n")
+    else:
+        table = Table(show_lines=False)
+        for col in frame.columns:
+            table.add_column(str(col))
+        for _, row in frame.iterrows():
+            table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in row])
+        console.print(table)
+
+
+@app.command()
+def report(
+    experiment: Annotated[str | None, typer.Argument(help="experiment hash (prefix) or name; none: every one")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder (one experiment only)")] = None,
+) -> None:
+    """Write the HTML report of an experiment (and the store's index page)."""
+    from descentlab.report.html import write_index, write_report
+
+    store = _store()
+    try:
+        targets = [store.resolve(experiment)] if experiment else store.experiments()
+    except KeyError as err:
+        fail(str(err.args[0]))
+    for target in targets:
+        console.print(f"report: {write_report(store, target, out if experiment else None)}", highlight=False)
+    console.print(f"index: {write_index(store)}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

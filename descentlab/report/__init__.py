@@ -1,0 +1,1 @@
+"""Figures (matplotlib, one house style) and self-contained offline HTML reports."""

@@ -1,0 +1,205 @@
+"""A self-contained, offline HTML report per experiment, and an index over the whole store.
+
+Images are embedded as base64 PNG, the only script (table sorting) is inline, and every string
+that comes from a spec or the store is escaped — the page fetches nothing and runs nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from descentlab.report import figures as F
+from descentlab.store import Store
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
+h1{font-size:1.6em;margin:.2em 0}
+h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #e3e6ea;padding-bottom:.3em}
+.sub{color:#5b6472}.verdict{padding:12px 16px;border-radius:8px;margin:14px 0;font-size:1.05em}
+.pass{background:#e6f6ea;border:1px solid #7cc68e}.fail{background:#fdecea;border:1px solid #e08a80}
+.none{background:#eef1f5;border:1px solid #c9d0d9}
+figure{margin:14px 0;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:10px}
+figure img{max-width:100%;height:auto;display:block;margin:0 auto}figcaption{color:#5b6472;font-size:.9em}
+table{border-collapse:collapse;font-size:.85em;background:#fff}
+th,td{border:1px solid #e3e6ea;padding:3px 8px;text-align:right}
+th{background:#f1f3f6;cursor:pointer;position:sticky;top:0}td.l,th.l{text-align:left}
+.scroll{max-height:460px;overflow:auto;border:1px solid #e3e6ea}tr.diverged td{color:#b3261e}
+pre{background:#fff;border:1px solid #e3e6ea;padding:10px;overflow:auto;font-size:.82em}
+.kv td{text-align:left}
+"""
+
+SORT_JS = """
+document.querySelectorAll('table.sortable th').forEach(function(th, col){
+  th.addEventListener('click', function(){
+    var table = th.closest('table'), body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows), asc = th.dataset.asc !== '1';
+    rows.sort(function(a, b){
+      var x = a.cells[col].textContent, y = b.cells[col].textContent;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var cmp = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return asc ? cmp : -cmp;
+    });
+    rows.forEach(function(r){ body.appendChild(r); });
+    th.dataset.asc = asc ? '1' : '0';
+  });
+});
+"""
+
+
+def esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def embed_png(path: str | Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f"data:image/png;base64,{data}"
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else f"{value:.6g}"
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def runs_table(runs: pd.DataFrame, max_rows: int = 2000) -> str:
+    if runs.empty:
+        return "<p>No runs stored.</p>"
+    axes = F.swept_axes(runs)
+    finals = [c for c in runs.columns if c.startswith("final_")]
+    cols = ["run", "name", *axes, "seed", "status", "divergence_step", *finals]
+    cols = [c for c in dict.fromkeys(cols) if c in runs.columns]
+    head = "".join(f'<th class="{"l" if c in ("name", "status") else ""}">{esc(c)}</th>' for c in cols)
+    body = []
+    for _, row in runs.head(max_rows).iterrows():
+        cls = ' class="diverged"' if row.get("status") == "diverged" else ""
+        cells = "".join(
+            f'<td class="{"l" if c in ("name", "status") else ""}">{esc(_cell(row[c]))}</td>' for c in cols
+        )
+        body.append(f"<tr{cls}>{cells}</tr>")
+    note = f"<p class='sub'>First {max_rows} of {len(runs)} runs.</p>" if len(runs) > max_rows else ""
+    return (f'{note}<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def verdict_block(verdicts: pd.DataFrame) -> str:
+    if verdicts is None or verdicts.empty:
+        return '<div class="verdict none">No verdict: this experiment names no theory to check.</div>'
+    parts = []
+    for _, v in verdicts.iterrows():
+        cls = "pass" if bool(v["passed"]) else "fail"
+        word = "pass" if bool(v["passed"]) else "fail"
+        parts.append(
+            f'<div class="verdict {cls}"><b>{esc(v.get("claim", ""))}</b><br>verdict: {word} '
+            f'{esc(_cell(v["figure"]))} ({esc(v.get("what", ""))}, tolerance {esc(_cell(v.get("tolerance")))})</div>'
+        )
+    return "".join(parts)
+
+
+def provenance(info: dict) -> str:
+    keys = ["experiment", "name", "status", "created_at", "finished_at", "n_runs", "diverged", "device", "executor",
+            "dtype", "steps", "git_commit", "compile_seconds", "run_seconds", "store_seconds"]
+    rows = "".join(f"<tr><th class='l'>{esc(k)}</th><td>{esc(_cell(info.get(k)))}</td></tr>" for k in keys)
+    versions = json.loads(info.get("versions") or "{}")
+    vrows = "".join(f"<tr><th class='l'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in versions.items())
+    spec = json.dumps(json.loads(info.get("spec") or "{}"), indent=2, sort_keys=True)
+    return (f"<table class='kv'>{rows}</table><h3>Versions</h3><table class='kv'>{vrows}</table>"
+            f"<h3>Spec</h3><pre>{esc(spec)}</pre>")
+
+
+def default_figures(store: Store, experiment: str, folder: Path) -> list[tuple[str, str]]:
+    """Learning curves for each recorded metric (up to four) and the final-value sweep."""
+    runs, curves = store.read(experiment, "runs"), store.read(experiment, "curves")
+    name = store.experiment_row(experiment)["name"]
+    out = []
+    if curves.empty:
+        return out
+    metrics = sorted(curves["metric"].unique())
+    for metric in metrics[:4]:
+        positive = bool((curves.loc[curves["metric"] == metric, "value"] > 0).all())
+        fig = F.learning_curves(runs, curves, metric, title=name, logy=positive)
+        paths = F.save(fig, folder, f"curves_{metric}")
+        out.append((f"{metric} vs step: mean over seeds, band 10–90 %", paths["png"]))
+    if F.swept_axes(runs):
+        fig = F.final_vs_axis(runs, metrics[0])
+        paths = F.save(fig, folder, f"final_{metrics[0]}")
+        out.append((f"final {metrics[0]} against the swept hyperparameter", paths["png"]))
+    return out
+
+
+def write_report(
+    store: Store,
+    experiment: str,
+    out: str | Path | None = None,
+    figures: Sequence[tuple[str, str]] | None = None,
+    claim: str | None = None,
+) -> Path:
+    """Write ``<store>/<experiment>/report/index.html`` (or ``out``); returns its path."""
+    folder = Path(out) if out is not None else store.experiment_dir(experiment) / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    info = store.experiment_row(experiment)
+    runs = store.read(experiment, "runs")
+    figures = list(figures) if figures is not None else default_figures(store, experiment, folder)
+    diverged = int((runs["status"] == "diverged").sum()) if len(runs) else 0
+    figs = "".join(
+        f'<figure><img src="{embed_png(path)}" alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>'
+        for caption, path in figures
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(info["name"])} — descentlab</title><style>{CSS}</style></head>
+<body><main>
+<p class="sub">descentlab report · experiment <code>{esc(experiment)}</code></p>
+<h1>{esc(info["name"])}</h1>
+<p class="sub">{esc(claim or info.get("description") or "")}</p>
+{verdict_block(store.verdicts(experiment))}
+<p>{len(runs)} runs · {diverged} diverged · {esc(info.get("steps"))} steps · device {esc(info.get("device"))}
+ · compile {esc(_cell(info.get("compile_seconds")))} s · run {esc(_cell(info.get("run_seconds")))} s</p>
+<h2>Figures</h2>{figs or "<p>No curves stored.</p>"}
+<h2>Runs</h2>{runs_table(runs)}
+<h2>Provenance</h2>{provenance(info)}
+</main><script>{SORT_JS}</script></body></html>
+"""
+    path = folder / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_index(store: Store) -> Path:
+    """``<store>/index.html``: every experiment with its status and verdicts, linking to its report."""
+    rows = []
+    for experiment in store.experiments():
+        info = store.experiment_row(experiment)
+        verdicts = store.verdicts(experiment)
+        if verdicts.empty:
+            verdict = "—"
+        else:
+            verdict = "; ".join(
+                f"{'pass' if bool(v['passed']) else 'fail'} {_cell(v['figure'])}" for _, v in verdicts.iterrows()
+            )
+        report = store.experiment_dir(experiment) / "report" / "index.html"
+        link = f'<a href="{esc(experiment)}/report/index.html">{esc(info["name"])}</a>' if report.exists() \
+            else esc(info["name"])
+        rows.append(f"<tr><td class='l'>{link}</td><td class='l'><code>{esc(experiment)}</code></td>"
+                    f"<td>{esc(info.get('n_runs'))}</td><td>{esc(_cell(info.get('diverged')))}</td>"
+                    f"<td class='l'>{esc(info.get('status'))}</td><td class='l'>{esc(verdict)}</td>"
+                    f"<td class='l'>{esc(info.get('created_at'))}</td></tr>")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>descentlab store</title><style>{CSS}</style></head>
+<body><main><h1>descentlab store</h1><p class="sub">{esc(store.root.resolve())}</p>
+<table class="sortable"><thead><tr><th class="l">experiment</th><th class="l">hash</th><th>runs</th><th>diverged</th>
+<th class="l">status</th><th class="l">verdict</th><th class="l">created</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></main><script>{SORT_JS}</script></body></html>
+"""
+    store.root.mkdir(parents=True, exist_ok=True)
+    path = store.root / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
