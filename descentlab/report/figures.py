@@ -119,7 +119,8 @@ def learning_curves(
         axes_cols = swept_axes(runs)
         facet = None
         if len(axes_cols) >= 2:
-            facet = min(axes_cols, key=lambda c: runs[c].nunique())
+            # facet by a categorical axis when there is one (few panels), colour by the numeric one
+            facet = min(axes_cols, key=lambda c: (_is_numeric(runs[c]), runs[c].nunique()))
             color_axes = [c for c in axes_cols if c != facet]
         else:
             color_axes = axes_cols

@@ -1,0 +1,5 @@
+"""``python -m descentlab`` — the same as the ``descentlab`` command."""
+
+from descentlab.cli import main
+
+main()

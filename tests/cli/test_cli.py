@@ -1,0 +1,87 @@
+"""The command line: a spec end to end, listings, SQL formats, and bad input as one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from descentlab.cli import app
+
+SPEC = """
+name = "cli-test"
+[problem]
+name = "least_squares"
+dim = 8
+[optimizer]
+name = "sgd"
+learning_rate = {grid = [0.1, 0.3]}
+[run]
+steps = 30
+seeds = 2
+checkpoints = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    spec = folder / "spec.toml"
+    spec.write_text(SPEC)
+    result = CliRunner().invoke(app, ["--store", str(folder / "runs"), "run", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert "stored 4 runs" in result.output
+    return folder
+
+
+def invoke(store, *args):
+    return CliRunner().invoke(app, ["--store", str(store / "runs"), *args])
+
+
+def test_rerun_resumes_and_set_overrides(store):
+    result = invoke(store, "run", str(store / "spec.toml"))
+    assert "stored 0 runs (4 already stored)" in result.output
+    result = invoke(store, "run", str(store / "spec.toml"), "--set", "run.steps=20", "--no-report")
+    assert result.exit_code == 0 and "stored 4 runs" in result.output
+
+
+def test_query_formats(store):
+    out = invoke(store, "query", "select count(*) as n from runs", "--format", "json")
+    assert json.loads(out.output) == [{"n": 8}]
+    out = invoke(store, "query", "select name from runs where run = 0 order by name limit 1", "--format", "csv")
+    assert out.output.splitlines()[0] == "name"
+    assert out.output.splitlines()[1].strip('"') == "sgd[lr=0.1,seed=0]"
+    out = invoke(store, "query", "select metric, count(*) from curves group by metric")
+    assert out.exit_code == 0 and "population_risk" in out.output
+
+
+def test_show_report_and_list(store):
+    assert "cli-test" in invoke(store, "show", "cli-test").output
+    assert "population_risk" in invoke(store, "show", "sgd[lr=0.3,seed=1]").output
+    out = invoke(store, "report", "cli-test")
+    assert out.exit_code == 0 and "index.html" in out.output
+    listing = invoke(store, "list").output
+    for word in ("least_squares", "sgd", "adam", "sgd-risk-curves", "metrics", "random_reshuffling"):
+        assert word in listing
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["run", "nonexistent.toml"], "target"),
+    (["run", "{spec}", "--set", "problem.dim=-3"], "problem.dim"),
+    (["run", "{spec}", "--set", "optimizer.name=sgdd"], "optimizer.name"),
+    (["run", "{spec}", "--set", "run.steps"], "--set"),
+    (["query", "drop table runs"], "only SELECT"),
+    (["query", "select * from nowhere"], "nowhere"),
+    (["query", "select 1", "--format", "xml"], "--format"),
+    (["show", "no-such-experiment"], "no experiment"),
+    (["list", "planets"], "what"),
+    (["run", "sgd-risk-curves", "--scale", "huge"], "--scale"),
+])
+def test_bad_input_is_one_line_and_exit_2(store, args, field):
+    args = [a.replace("{spec}", str(store / "spec.toml")) for a in args]
+    result = invoke(store, *args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and field in lines[0], result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,64 @@
+"""The flagship study: passes at --quick size, and fails when the claim is broken on purpose."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from descentlab.store import Store, query
+from descentlab.studies import STUDIES, StudyOptions, run_study
+from descentlab.studies.sgd_risk_curves import deterministic_equivalent
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory):
+    store = Store(tmp_path_factory.mktemp("store"))
+    return store, run_study("sgd-risk-curves", store, StudyOptions(quick=True))
+
+
+def test_quick_verdict_passes_and_is_stored(outcome):
+    store, result = outcome
+    headline = result.analysis.verdicts[0]
+    assert headline.passed, headline.line()
+    assert 0 < headline.figure < 0.05
+    stored = query(store.root, "select * from verdicts")
+    assert len(stored) == 1 and bool(stored.passed[0])
+    assert stored.line[0] == headline.line()
+    assert result.report.exists() and "verdict: pass" in result.report.read_text()
+    runs = result.results[0].runs
+    assert len(runs) == 3 * 2 * 32 and (runs.status == "ok").all()
+
+
+def test_exact_recursion_agrees_with_the_seed_mean_within_sampling_error(outcome):
+    _, result = outcome
+    table = result.analysis.summary
+    assert (table["max |z| exact"] < 4.5).all(), table
+
+
+def test_verdict_fails_with_a_wrong_prediction(outcome, tmp_path):
+    _, result = outcome
+
+    def wrong(steps, params):  # the prediction for twice the learning rate
+        return deterministic_equivalent(steps, {**params, "learning_rate": 2 * params["learning_rate"]})
+
+    analysis = STUDIES.get("sgd-risk-curves")().analyze(result.results, tmp_path, StudyOptions(quick=True),
+                                                        predictor=wrong)
+    assert not analysis.verdicts[0].passed
+    assert analysis.verdicts[0].figure > 0.2
+
+
+def test_verdict_fails_when_labels_are_shuffled_in_the_measurement(outcome, tmp_path):
+    """Swap which learning rate each stored curve belongs to: the measured curves no longer match."""
+    _, result = outcome
+    runs = result.results[0].runs.copy()
+    lrs = sorted(runs.optimizer_learning_rate.unique())
+    runs["optimizer_learning_rate"] = runs.optimizer_learning_rate.map(dict(zip(lrs, lrs[::-1], strict=True)))
+
+    class Swapped:
+        def __init__(self, inner):
+            self.runs, self.curves = runs, inner.curves
+
+    analysis = STUDIES.get("sgd-risk-curves")().analyze([Swapped(result.results[0])], tmp_path,
+                                                        StudyOptions(quick=True))
+    assert not analysis.verdicts[0].passed
+    assert np.isfinite(analysis.verdicts[0].figure)
