@@ -23,11 +23,15 @@ from descentlab.engine.spec import Spec
 
 @dataclasses.dataclass(frozen=True)
 class ChunkTask:
-    """Runs ``runs`` (experiment run indices) of static group ``group``, padded to ``size``."""
+    """Runs ``runs`` (experiment run indices) of static group ``group``, padded to ``size``.
+
+    ``width`` is the vmap block width (see :meth:`GroupProgram.batched`); ``size`` is a multiple of it.
+    """
 
     group: int
     runs: tuple[int, ...]
     size: int
+    width: int
     chunk_id: str
 
 
@@ -38,6 +42,15 @@ class ChunkResult:
     divergence_step: np.ndarray  # (n_runs,), -1 when the run did not diverge
     compile_seconds: float
     run_seconds: float
+
+
+def usable_devices(blocks: int) -> list:
+    """The local devices to shard ``blocks`` vmap blocks over (as many as divide them evenly)."""
+    devices = jax.devices()
+    n = len(devices)
+    while n > 1 and blocks % n:
+        n -= 1
+    return devices[:n]
 
 
 def dtype_of(spec: Spec):
@@ -66,10 +79,11 @@ class ProgramCache:
         with jax.enable_x64(x64):
             program = self.program(task.group)
             compile_seconds = 0.0
-            key = (task.group, task.size)
+            devices = usable_devices(task.size // task.width)
+            key = (task.group, task.size, task.width, len(devices))
             if key not in self._compiled:
                 start = time.perf_counter()
-                self._compiled[key] = program.compile(task.size, dtype)
+                self._compiled[key] = program.compile(task.size, dtype, task.width, devices)
                 compile_seconds = time.perf_counter() - start
             runs = [self._runs[i] for i in task.runs]
             padded = runs + [runs[-1]] * (task.size - len(runs))

@@ -210,10 +210,34 @@ class GroupProgram:
         runs = self.group.runs[:1] * n
         return np.zeros(n, np.int32), self.group.dynamic_arrays(runs, dtype)
 
-    def compile(self, chunk_size: int, dtype):
-        """AOT-compile ``jit(vmap(run_one))`` for chunks of ``chunk_size`` runs."""
+    def batched(self, width: int, devices: list | None = None):
+        """``f(seeds, hparams)`` over a chunk of ``k × width × n_devices`` runs.
+
+        The chunk is cut into blocks of ``width`` runs; each block is one ``vmap(run_one)`` and the
+        blocks go through ``lax.map`` (on several devices, ``shard_map`` gives each its share of
+        blocks). Every run is thus computed by the same width-``width`` program wherever it sits,
+        so its result is bit-identical whatever the chunk size, executor or device count.
+        """
+        block = jax.vmap(self.run_one)
+
+        def blocks(seeds, hparams):
+            k = seeds.shape[0] // width
+            split = jax.tree_util.tree_map(lambda a: a.reshape((k, width, *a.shape[1:])), (seeds, hparams))
+            out = jax.lax.map(lambda xs: block(*xs), split)
+            return jax.tree_util.tree_map(lambda a: a.reshape((k * width, *a.shape[2:])), out)
+
+        if not devices or len(devices) == 1:
+            return jax.jit(blocks)
+        from jax.sharding import Mesh, PartitionSpec
+
+        mesh = Mesh(np.asarray(devices), ("runs",))
+        spec = PartitionSpec("runs")
+        return jax.jit(jax.shard_map(blocks, mesh=mesh, in_specs=(spec, spec), out_specs=spec, check_vma=False))
+
+    def compile(self, chunk_size: int, dtype, width: int | None = None, devices: list | None = None):
+        """AOT-compile the batched program for chunks of ``chunk_size`` runs."""
         seeds, hparams = self.example_inputs(chunk_size, dtype)
-        return jax.jit(jax.vmap(self.run_one)).lower(seeds, hparams).compile()
+        return self.batched(width or chunk_size, devices).lower(seeds, hparams).compile()
 
     def bytes_per_run(self, dtype) -> int:
         """A conservative estimate of the device memory one run of a chunk needs."""

@@ -69,35 +69,52 @@ def device_description() -> str:
     return f"{len(devices)}× {devices[0].platform}:{devices[0].device_kind}"
 
 
-def chunk_tasks(the_plan: Plan, done: set[int], sizes: dict[int, int]) -> list[ChunkTask]:
-    """Split every group's not-yet-stored runs into chunks of its size."""
+DEFAULT_VMAP_WIDTH = {"cpu": 64, "gpu": 1024, "cuda": 1024, "rocm": 1024, "tpu": 1024}
+
+
+def vmap_width(spec: Spec, n_runs: int) -> int:
+    """Runs per vmap block: ``run.vmap_width``, else a per-platform default, at most the group size.
+
+    It depends only on the spec, the group and the platform — never on chunking — so a run's
+    result does not depend on which chunk, executor or device count computed it.
+    """
+    width = spec.run.vmap_width or DEFAULT_VMAP_WIDTH.get(jax.default_backend(), 64)
+    return max(1, min(width, 1 << max(0, (n_runs - 1).bit_length())))
+
+
+def chunk_tasks(the_plan: Plan, done: set[int], sizes: dict[int, tuple[int, int]]) -> list[ChunkTask]:
+    """Split every group's not-yet-stored runs into chunks of its (size, width)."""
     tasks = []
     for group in the_plan.groups:
         todo = [r.index for r in group.runs if r.index not in done]
-        size = sizes[group.index]
+        size, width = sizes[group.index]
         for start in range(0, len(todo), size):
             runs = tuple(todo[start:start + size])
             digest = hashlib.sha1(np.asarray(runs, np.int64).tobytes()).hexdigest()[:8]
             chunk_id = f"g{group.index:03d}-r{runs[0]:08d}-{runs[-1]:08d}-{digest}"
-            tasks.append(ChunkTask(group.index, runs, size, chunk_id))
+            tasks.append(ChunkTask(group.index, runs, size, width, chunk_id))
     return tasks
 
 
-def chunk_sizes(spec: Spec, the_plan: Plan, cache: ProgramCache) -> dict[int, int]:
-    """Runs per chunk for each group: ``run.chunk_size`` or what fits the memory budget."""
+def chunk_sizes(spec: Spec, the_plan: Plan, cache: ProgramCache) -> dict[int, tuple[int, int]]:
+    """(runs per chunk, vmap width) per group: chunks are whole blocks on every device and fit the budget."""
     if spec.run.memory_budget_mb is not None:
         budget = int(spec.run.memory_budget_mb * 2**20)
     else:
         budget = int(available_memory_bytes() * DEFAULT_MEMORY_FRACTION)
+    n_devices = len(jax.devices())
     sizes = {}
     for group in the_plan.groups:
+        width = vmap_width(spec, len(group.runs))
+        unit = width * n_devices
+        needed = -(-len(group.runs) // unit) * unit
         if spec.run.chunk_size is not None:
-            size = spec.run.chunk_size
+            size = -(-spec.run.chunk_size // unit) * unit
         else:
             with jax.enable_x64(spec.run.dtype == "float64"):
                 per_run = cache.program(group.index).bytes_per_run(dtype_of(spec))
-            size = max(1, min(MAX_CHUNK, budget // max(per_run, 1)))
-        sizes[group.index] = min(size, len(group.runs))
+            size = max(1, min(MAX_CHUNK, budget // max(per_run, 1)) // unit) * unit
+        sizes[group.index] = (min(size, needed), width)
     return sizes
 
 

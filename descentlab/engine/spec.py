@@ -120,6 +120,7 @@ class RunSection(BaseModel):
     divergence_factor: float = Field(default=1e6, gt=1.0)
     dtype: Literal["float32", "float64"] = "float32"
     chunk_size: int | None = Field(default=None, ge=1, le=10_000_000)
+    vmap_width: int | None = Field(default=None, ge=1, le=1_000_000)
     memory_budget_mb: float | None = Field(default=None, gt=0)
 
     @field_validator("checkpoints")
