@@ -89,6 +89,18 @@ def _summary_table(runs, title: str) -> Table:
     return table
 
 
+def _executor(name: str, address: str | None):
+    if name == "local":
+        if address is not None:
+            raise SpecError("--address", address, "only with --executor ray")
+        return None
+    if name == "ray":
+        from descentlab.engine.ray_executor import RayExecutor
+
+        return RayExecutor(address=address)
+    raise SpecError("--executor", name, "allowed: 'local', 'ray'")
+
+
 def _parse_extra(items: list[str]) -> tuple[tuple[str, object], ...]:
     from descentlab.engine.spec import parse_override_value
 
@@ -110,6 +122,9 @@ def run(
     scale: Annotated[str, typer.Option(help="studies: default | paper")] = "default",
     option: Annotated[list[str], typer.Option("--option", help="study option key=value")] = [],  # noqa: B006
     report: Annotated[bool, typer.Option(help="write the HTML report")] = True,
+    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    address: Annotated[str | None, typer.Option(help="ray: 'auto' or HOST:PORT of a running cluster; "
+                                                     "none starts a local instance")] = None,
 ) -> None:
     """Run a spec or a study: the sweep, the store, theory and verdict, the report."""
     from descentlab.experiment import Experiment
@@ -118,11 +133,13 @@ def run(
     progress = _Progress(target)
     start = time.perf_counter()
     try:
+        runner = _executor(executor, address)
         if target in STUDIES:
             if scale not in ("default", "paper"):
                 raise SpecError("--scale", scale, "allowed: 'default', 'paper'")
             options = StudyOptions(quick=quick, scale=scale, overrides=tuple(set_), extra=_parse_extra(option))
-            outcome = run_study(target, _store(), options, force=force, progress=progress, report=report)
+            outcome = run_study(target, _store(), options, force=force, executor=runner, progress=progress,
+                                report=report)
             progress.close()
             for result in outcome.results:
                 console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
@@ -139,7 +156,7 @@ def run(
         if not path.exists():
             raise SpecError("target", target, "neither a spec file nor a study; studies: " + ", ".join(STUDIES.names()))
         experiment = Experiment.from_toml(path, set_)
-        result = experiment.run(_store(), force=force, progress=progress)
+        result = experiment.run(_store(), force=force, executor=runner, progress=progress)
         progress.close()
         console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
         s = result.summary
@@ -151,6 +168,8 @@ def run(
 
             console.print(f"report: {result.report()}", highlight=False)
             write_index(_store())
+        for _, verdict in result.verdicts.iterrows():
+            console.print(verdict["line"], highlight=False, soft_wrap=True)
     except SpecError as err:
         progress.close()
         fail(str(err))
@@ -274,6 +293,40 @@ def report(
     for target in targets:
         console.print(f"report: {write_report(store, target, out if experiment else None)}", highlight=False)
     console.print(f"index: {write_index(store)}", highlight=False)
+
+
+@app.command()
+def predict(
+    name: Annotated[str, typer.Argument(help="a prediction (see `descentlab list predictions`)")],
+    param: Annotated[list[str], typer.Option("--param", help="parameter: key=value")] = [],  # noqa: B006
+    steps: Annotated[int, typer.Option(help="last step of the grid")] = 1000,
+    points: Annotated[int, typer.Option(help="number of grid points")] = 100,
+    spacing: Annotated[str, typer.Option(help="log | linear")] = "log",
+    csv: Annotated[Path | None, typer.Option("--csv", help="write step,curve… to this file")] = None,
+) -> None:
+    """Print (or write as CSV) a prediction's curves on a step grid, without running anything."""
+    import pandas as pd
+
+    from descentlab.engine.plan import checkpoint_steps
+    from descentlab.theory import PREDICTIONS
+
+    try:
+        entry = PREDICTIONS.get(name, "name")
+        if spacing not in ("log", "linear"):
+            raise SpecError("--spacing", spacing, "allowed: 'log', 'linear'")
+        if steps < 1 or points < 1:
+            raise SpecError("--steps" if steps < 1 else "--points", min(steps, points), "expected an integer >= 1")
+        params = dict(_parse_extra(param))
+        entry.validate(params, "param")
+        grid = checkpoint_steps(steps, points, spacing)
+        frame = pd.DataFrame({"step": grid, **entry.predict(grid, **params)})
+    except SpecError as err:
+        fail(str(err))
+    if csv is not None:
+        frame.to_csv(csv, index=False)
+        console.print(f"wrote {len(frame)} rows to {csv}", highlight=False)
+        return
+    sys.stdout.write(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}") + "\n")
 
 
 def main() -> None:

@@ -84,9 +84,9 @@ def validate_components(spec: Spec) -> None:
     if n_runs > MAX_RUNS:
         raise SpecError("spec", f"{n_runs} runs", f"at most {MAX_RUNS} runs in one experiment")
     if spec.theory is not None and spec.theory.predict is not None:
-        from descentlab.theory import PREDICTIONS
+        from descentlab.engine.theory_check import validate_theory
 
-        PREDICTIONS.get(spec.theory.predict, "theory.predict")
+        validate_theory(spec)
     for group in plan(spec).groups:
         group.check_data_source()
 

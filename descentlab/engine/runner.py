@@ -262,6 +262,10 @@ def run_spec(
             progress(len(done) + computed, the_plan.n_runs, diverged_new)
     runs = store.read(experiment, "runs")
     diverged = int((runs["status"] == "diverged").sum()) if len(runs) else 0
+    if spec.theory is not None and spec.theory.predict is not None and len(runs) == the_plan.n_runs:
+        from descentlab.engine.theory_check import check_theory
+
+        check_theory(spec, store, experiment, cache.checkpoints)
     store.write_experiment(experiment, {
         **base_row,
         "status": "complete" if len(runs) == the_plan.n_runs else "partial",

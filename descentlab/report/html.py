@@ -117,15 +117,28 @@ def provenance(info: dict) -> str:
 
 def default_figures(store: Store, experiment: str, folder: Path) -> list[tuple[str, str]]:
     """Learning curves for each recorded metric (up to four) and the final-value sweep."""
+    from descentlab.engine.theory_check import CURVE_TO_METRIC, stored_theory
+
     runs, curves = store.read(experiment, "runs"), store.read(experiment, "curves")
     name = store.experiment_row(experiment)["name"]
+    theory = stored_theory(store, experiment)
+    verdicts = store.verdicts(experiment)
     out = []
     if curves.empty:
         return out
     metrics = sorted(curves["metric"].unique())
+    if theory is not None:  # the metric the theory speaks about comes first
+        theory_metric = CURVE_TO_METRIC.get(theory["curve"].iloc[0], theory["curve"].iloc[0])
+        metrics = sorted(metrics, key=lambda m: m != theory_metric)
     for metric in metrics[:4]:
         positive = bool((curves.loc[curves["metric"] == metric, "value"] > 0).all())
-        fig = F.learning_curves(runs, curves, metric, title=name, logy=positive)
+        overlay, label = None, "theory"
+        if theory is not None and metric == theory_metric:
+            overlay = theory
+            label = theory["prediction"].iloc[0]
+            if not verdicts.empty:
+                label += f" ({'pass' if bool(verdicts['passed'].iloc[0]) else 'fail'} {verdicts['figure'].iloc[0]:.3g})"
+        fig = F.learning_curves(runs, curves, metric, theory=overlay, theory_label=label, title=name, logy=positive)
         paths = F.save(fig, folder, f"curves_{metric}")
         out.append((f"{metric} vs step: mean over seeds, band 10–90 %", paths["png"]))
     if F.swept_axes(runs):

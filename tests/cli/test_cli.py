@@ -85,3 +85,16 @@ def test_bad_input_is_one_line_and_exit_2(store, args, field):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and field in lines[0], result.output
     assert "Traceback" not in result.output
+
+
+def test_predict_prints_and_writes_csv(tmp_path):
+    out = CliRunner().invoke(app, ["predict", "sgd_least_squares", "--param", "dim=50", "--param",
+                                   "learning_rate=0.5", "--steps", "100", "--points", "5"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.strip().splitlines()
+    assert lines[0].split() == ["step", "risk", "excess_risk"] and lines[1].split()[:2] == ["0", "0.5"]
+    target = tmp_path / "curve.csv"
+    out = CliRunner().invoke(app, ["predict", "sgd_least_squares_ode", "--param", "dim=50", "--csv", str(target)])
+    assert out.exit_code == 0 and target.read_text().startswith("step,risk")
+    bad = CliRunner().invoke(app, ["predict", "sgd_least_squares", "--param", "dim=-4"])
+    assert bad.exit_code == 2 and bad.output.startswith("error: param.dim")
