@@ -106,8 +106,9 @@ class Shuffling(Study):
             for i, (sampler, group) in enumerate(table.groupby("sampler_name")):
                 row = slopes[slopes.sampler == sampler].iloc[0]
                 color = f"C{i}"
-                ax.errorbar(group.optimizer_learning_rate, group["floor"], yerr=2 * group["sem"], marker="o", color=color,
-                            linestyle="none", label=f"{sampler.replace('_', ' ')}: slope {row['fitted slope']:.2f}")
+                label = f"{sampler.replace('_', ' ')}: slope {row['fitted slope']:.2f}"
+                ax.errorbar(group.optimizer_learning_rate, group["floor"], yerr=2 * group["sem"], marker="o",
+                            color=color, linestyle="none", label=label)
                 gamma = group.optimizer_learning_rate.to_numpy()
                 anchor = group["floor"].to_numpy()[-1]
                 ax.plot(gamma, anchor * (gamma / gamma[-1]) ** row["predicted slope"], linestyle="--", color=color,
