@@ -152,8 +152,9 @@ class LRSchedules(Study):
         curves_verdict = verdict(np.concatenate(measured), np.concatenate(predicted), kind="standard_error",
                                  tolerance=Z_TOLERANCE, stderr=np.concatenate(stderr))
         final = table.set_index("schedule")["final excess risk"]
+        pairs = zip(poly.schedule[:-1], poly.schedule[1:], strict=True)  # α ascending: each ends lower
         violations = int(sum(final[s] >= final["constant"] for s in ("linear_decay", "wsd"))
-                         + sum(final[a] <= final[b] for a, b in zip(poly.schedule[:-1], poly.schedule[1:], strict=True)))
+                         + sum(final[a] <= final[b] for a, b in pairs))
         ordering = Verdict(violations == 0, float(violations),
                            "violated orderings (decay-to-zero < constant; larger α ends lower)", 0.0)
         exact_vs = Verdict(curves_verdict.passed, curves_verdict.figure,
