@@ -296,6 +296,26 @@ def report(
 
 
 @app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="first experiment (hash, prefix or name)")],
+    b: Annotated[str, typer.Argument(help="second experiment (hash, prefix or name)")],
+    metric: Annotated[str | None, typer.Option(help="metric to compare (default: one both stored)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output file (.png/.svg/.pdf) or folder")] = None,
+) -> None:
+    """Put two experiments' seed-mean curves in one figure."""
+    from descentlab.report.compare import write_compare
+
+    try:
+        paths = write_compare(_store(), a, b, metric=metric, out=out)
+    except KeyError as err:
+        fail(str(err.args[0]))
+    except SpecError as err:
+        fail(str(err))
+    for path in paths.values():
+        console.print(f"figure: {path}", highlight=False)
+
+
+@app.command()
 def predict(
     name: Annotated[str, typer.Argument(help="a prediction (see `descentlab list predictions`)")],
     param: Annotated[list[str], typer.Option("--param", help="parameter: key=value")] = [],  # noqa: B006

@@ -25,6 +25,7 @@ h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #e3e6ea;padding-bott
 .sub{color:#5b6472}.verdict{padding:12px 16px;border-radius:8px;margin:14px 0;font-size:1.05em}
 .pass{background:#e6f6ea;border:1px solid #7cc68e}.fail{background:#fdecea;border:1px solid #e08a80}
 .none{background:#eef1f5;border:1px solid #c9d0d9}
+.warn{background:#fff6e0;border:1px solid #e0b050}
 figure{margin:14px 0;background:#fff;border:1px solid #e3e6ea;border-radius:8px;padding:10px}
 figure img{max-width:100%;height:auto;display:block;margin:0 auto}figcaption{color:#5b6472;font-size:.9em}
 table{border-collapse:collapse;font-size:.85em;background:#fff}
@@ -104,6 +105,32 @@ def verdict_block(verdicts: pd.DataFrame) -> str:
     return "".join(parts)
 
 
+def diverged_block(runs: pd.DataFrame) -> str:
+    """A warning line under the verdict when runs diverged: how many, and at which swept values."""
+    if runs.empty or not (runs["status"] == "diverged").any():
+        return ""
+    bad = runs[runs["status"] == "diverged"]
+    axes = F.swept_axes(runs)
+    where = ""
+    if axes:
+        groups = bad.groupby(axes, dropna=False, sort=True).size()
+        items = [", ".join(f"{F.axis_label(a)}={F._format(v)}" for a, v in
+                           zip(axes, k if isinstance(k, tuple) else (k,), strict=True)) + f" ({n})"
+                 for k, n in groups.items()]
+        where = " — at " + "; ".join(items[:8]) + (f"; … {len(items) - 8} more" if len(items) > 8 else "")
+    return (f'<div class="verdict warn" id="diverged">⚠ {len(bad)} of {len(runs)} runs diverged '
+            f"(left out of means and bands; marked in the runs table){esc(where)}</div>")
+
+
+def figure_block(caption: str, path: str | Path) -> str:
+    """One embedded PNG, with links to the SVG / PDF written next to it (they are not loaded by the page)."""
+    path = Path(path)
+    links = " · ".join(f'<a href="{esc(path.with_suffix("." + fmt).name)}">{fmt.upper()}</a>'
+                       for fmt in ("svg", "pdf") if path.with_suffix("." + fmt).exists())
+    return (f'<figure><img src="{embed_png(path)}" alt="{esc(caption)}"><figcaption>{esc(caption)}'
+            f'{" · " + links if links else ""}</figcaption></figure>')
+
+
 def provenance(info: dict) -> str:
     keys = ["experiment", "name", "status", "created_at", "finished_at", "n_runs", "diverged", "device", "executor",
             "dtype", "steps", "git_commit", "compile_seconds", "run_seconds", "store_seconds"]
@@ -126,10 +153,15 @@ def default_figures(store: Store, experiment: str, folder: Path) -> list[tuple[s
     out = []
     if curves.empty:
         return out
-    metrics = sorted(curves["metric"].unique())
-    if theory is not None:  # the metric the theory speaks about comes first
-        theory_metric = CURVE_TO_METRIC.get(theory["curve"].iloc[0], theory["curve"].iloc[0])
-        metrics = sorted(metrics, key=lambda m: m != theory_metric)
+    stored = sorted(curves["metric"].unique())
+    theory_metric = None
+    if theory is not None:  # the metric the theory speaks about (the spec's theory.metric, else the curve's)
+        spec_theory = (json.loads(store.experiment_row(experiment).get("spec") or "{}").get("theory") or {})
+        curve = theory["curve"].iloc[0]
+        theory_metric = spec_theory.get("metric") or CURVE_TO_METRIC.get(curve, curve)
+    # probe metrics get their own panels (automatic_figures); learning curves are for the rest
+    metrics = [m for m in stored if not F.is_probe_metric(m) or m == theory_metric] or stored
+    metrics = sorted(metrics, key=lambda m: m != theory_metric)  # the theory's metric comes first
     for metric in metrics[:4]:
         positive = bool((curves.loc[curves["metric"] == metric, "value"] > 0).all())
         overlay, label = None, "theory"
@@ -141,10 +173,40 @@ def default_figures(store: Store, experiment: str, folder: Path) -> list[tuple[s
         fig = F.learning_curves(runs, curves, metric, theory=overlay, theory_label=label, title=name, logy=positive)
         paths = F.save(fig, folder, f"curves_{metric}")
         out.append((f"{metric} vs step: mean over seeds, band 10–90 %", paths["png"]))
-    if F.swept_axes(runs):
+    if F.swept_axes(runs) and f"final_{metrics[0]}" in runs:
         fig = F.final_vs_axis(runs, metrics[0])
         paths = F.save(fig, folder, f"final_{metrics[0]}")
         out.append((f"final {metrics[0]} against the swept hyperparameter", paths["png"]))
+    return out + automatic_figures(runs, curves, folder, metrics[0])
+
+
+def automatic_figures(runs: pd.DataFrame, curves: pd.DataFrame, folder: Path, metric: str | None = None,
+                      skip: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Figures every report gets when the data allow them (stems in ``skip`` are left out).
+
+    * ``probes``: probe panels when sharpness / ntk_alignment / overlap_* metrics are stored;
+    * ``heatmap_<metric>`` and ``trainability``: maps over the first two numeric swept axes.
+    """
+    out = []
+    if curves.empty or runs.empty:
+        return out
+    probes = F.probe_metrics(sorted(curves["metric"].unique()))
+    if probes and "probes" not in skip:
+        paths = F.save(F.probe_panels(runs, curves, probes), folder, "probes")
+        out.append(("Probes: seed mean and 10–90 % band; dashed: the edge-of-stability line of each learning rate"
+                    if any(p.endswith("sharpness") for p in probes) else "Probes: seed mean and 10–90 % band",
+                    paths["png"]))
+    numeric = F.numeric_axes(runs)
+    if len(numeric) >= 2:
+        x_axis, y_axis = sorted(numeric[:2], key=lambda c: -runs[c].nunique())
+        metric = metric or next((c[6:] for c in runs.columns if c.startswith("final_")), None)
+        if metric and f"final_{metric}" in runs and f"heatmap_{metric}" not in skip:
+            paths = F.save(F.heatmap(runs, x_axis, y_axis, metric), folder, f"heatmap_{metric}")
+            out.append((f"final {metric} over {F.axis_label(x_axis)} × {F.axis_label(y_axis)} "
+                        "(seed mean of non-diverged runs; × = every seed diverged)", paths["png"]))
+        if (runs["status"] == "diverged").any() and "trainability" not in skip:
+            paths = F.save(F.heatmap(runs, x_axis, y_axis, "diverged"), folder, "trainability")
+            out.append(("Trainability map: fraction of seeds that diverged", paths["png"]))
     return out
 
 
@@ -160,12 +222,14 @@ def write_report(
     folder.mkdir(parents=True, exist_ok=True)
     info = store.experiment_row(experiment)
     runs = store.read(experiment, "runs")
-    figures = list(figures) if figures is not None else default_figures(store, experiment, folder)
+    if figures is None:
+        figures = default_figures(store, experiment, folder)
+    else:  # a study's own figures, plus the probe panels / heatmaps it did not draw itself
+        figures = list(figures)
+        stems = {Path(path).stem for _, path in figures}
+        figures += automatic_figures(runs, store.read(experiment, "curves"), folder, skip=stems)
     diverged = int((runs["status"] == "diverged").sum()) if len(runs) else 0
-    figs = "".join(
-        f'<figure><img src="{embed_png(path)}" alt="{esc(caption)}"><figcaption>{esc(caption)}</figcaption></figure>'
-        for caption, path in figures
-    )
+    figs = "".join(figure_block(caption, path) for caption, path in figures)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(info["name"])} — descentlab</title><style>{CSS}</style></head>
@@ -174,11 +238,14 @@ def write_report(
 <h1>{esc(info["name"])}</h1>
 <p class="sub">{esc(claim or info.get("description") or "")}</p>
 {verdict_block(store.verdicts(experiment))}
-<p>{len(runs)} runs · {diverged} diverged · {esc(info.get("steps"))} steps · device {esc(info.get("device"))}
- · compile {esc(_cell(info.get("compile_seconds")))} s · run {esc(_cell(info.get("run_seconds")))} s</p>
-<h2>Figures</h2>{figs or "<p>No curves stored.</p>"}
-<h2>Runs</h2>{runs_table(runs)}
-<h2>Provenance</h2>{provenance(info)}
+{diverged_block(runs)}
+<p class="facts">{len(runs)} runs · <span class="ndiv">{diverged} diverged</span> · {esc(info.get("steps"))} steps
+ · device {esc(info.get("device"))} · compile {esc(_cell(info.get("compile_seconds")))} s
+ · run {esc(_cell(info.get("run_seconds")))} s · status {esc(info.get("status"))}</p>
+<nav class="sub"><a href="#figures">figures</a> · <a href="#runs">runs</a> · <a href="#provenance">provenance</a></nav>
+<h2 id="figures">Figures</h2>{figs or "<p>No curves stored.</p>"}
+<h2 id="runs">Runs</h2>{runs_table(runs)}
+<h2 id="provenance">Provenance</h2>{provenance(info)}
 </main><script>{SORT_JS}</script></body></html>
 """
     path = folder / "index.html"
