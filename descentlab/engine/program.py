@@ -4,7 +4,8 @@ r"""One compiled program per static group: ``jit(vmap(run_one))`` with a nested 
 
 .. code-block:: text
 
-    θ₀ = problem.init(k_init); s₀ = opt.init(θ₀); record probes at step 0
+    θ₀ = problem.init(k_init); s₀ = opt.init(θ₀); record probes at step 0 (and, at every
+    checkpoint, ``batch_loss``: the loss of the last step on its own minibatch)
     scan over checkpoint segments (c_{k-1}, c_k]:              # outer lax.scan
         fori_loop t = c_{k-1} … c_k − 1:                      # inner loop, never in Python
             batch_t = sample(k_data, t);  (f_t, g_t) = problem.grad(θ_t, batch_t)
@@ -44,6 +45,7 @@ class Carry(NamedTuple):
     divergence_step: jax.Array
     last_update: Any
     probe_states: tuple
+    batch_loss: jax.Array  # the loss of the last step on its own minibatch (NaN before the first step)
 
 
 def _select(flag: jax.Array, new: Any, old: Any) -> Any:
@@ -157,11 +159,11 @@ class GroupProgram:
         zeros = jax.tree_util.tree_map(jnp.zeros_like, params0) if self.uses_last_update else None
         ctx0 = context(params0, opt_state, zeros, jnp.asarray(0))
         carry = Carry(params0, opt_state, order, jnp.asarray(True), jnp.asarray(-1), zeros,
-                      tuple(p.init(ctx0) for p in self.probes))
+                      tuple(p.init(ctx0) for p in self.probes), jnp.asarray(jnp.nan, jnp.result_type(float)))
 
         def measure(carry: Carry, t) -> tuple[dict[str, jax.Array], Carry]:
             ctx = context(carry.params, carry.opt_state, carry.last_update, t)
-            values: dict[str, jax.Array] = {}
+            values: dict[str, jax.Array] = {"batch_loss": carry.batch_loss}
             states = []
             for probe, state in zip(self.probes, carry.probe_states, strict=True):
                 out, state = probe.measure(ctx, state)
@@ -191,6 +193,7 @@ class GroupProgram:
                 alive=ok,
                 divergence_step=jnp.where(carry.alive & ~ok, t, carry.divergence_step),
                 last_update=last_update,
+                batch_loss=jnp.asarray(loss, carry.batch_loss.dtype),
             )
 
         def segment(carry: Carry, bounds):

@@ -87,5 +87,6 @@ def test_float64_and_the_loss_family_of_probes(tmp_path):
     summary = run_spec(spec, tmp_path)
     curves = Store(tmp_path).read(summary.experiment, "curves")
     assert set(curves.metric) == {"population_risk", "excess_risk", "loss", "suboptimality", "grad_norm",
-                                  "distance_to_optimum"}
+                                  "distance_to_optimum", "batch_loss"}
+    assert curves[curves.metric == "batch_loss"].step.min() == 1  # no minibatch before the first step
     assert np.isfinite(curves.value).all()

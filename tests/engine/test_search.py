@@ -1,0 +1,104 @@
+"""Search: grid equals run_spec's sweep, random/Sobol stay in range, halving keeps the best, specs written run."""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+
+from descentlab.engine import run_spec, spec_from_dict
+from descentlab.engine.search import candidates, load_search_file, search, search_space, to_toml
+from descentlab.params import SpecError
+from descentlab.store import Store
+
+
+def base(**run) -> dict:
+    return {
+        "name": "search-test",
+        "problem": {"name": "least_squares", "dim": 8, "noise": 0.1},
+        "optimizer": {"name": "sgd", "learning_rate": {"logspace": [0.02, 3.0, 4]}},
+        "run": {"steps": 40, "seeds": 2, "checkpoints": 3, **run},
+    }
+
+
+def test_grid_search_ranks_the_same_runs_as_run_spec(tmp_path):
+    result = search(base(), method="grid", metric="population_risk", store=tmp_path / "s", top=2)
+    summary = run_spec(spec_from_dict(base()), tmp_path / "r")
+    runs = Store(tmp_path / "r").read(summary.experiment, "runs")
+    means = runs[runs.status == "ok"].groupby("optimizer_learning_rate")["final_population_risk"].mean()
+    diverged = set(runs[runs.status == "diverged"]["optimizer_learning_rate"])
+    assert diverged, "the largest rate should diverge so that the ranking is tested against it"
+    table = result.candidates.set_index("optimizer.learning_rate")
+    for lr, mean in means.items():
+        if lr not in diverged:
+            np.testing.assert_allclose(table.loc[lr, "score"], mean, rtol=1e-5)
+    for lr in diverged:
+        assert table.loc[lr, "score"] == np.inf
+    assert result.best[0]["optimizer.learning_rate"] == means.drop(list(diverged), errors="ignore").idxmin()
+    assert len(result.spec_files) == 2
+    written = tomllib.loads(result.spec_files[0].read_text())
+    spec = spec_from_dict(written)  # runnable as written
+    assert written["optimizer"]["learning_rate"] == result.best[0]["optimizer.learning_rate"]
+    assert spec.run.steps == 40 and spec.name == "search-test-best1"
+
+
+@pytest.mark.parametrize("method", ["random", "sobol"])
+def test_sampled_candidates_lie_in_the_ranges(method):
+    data = base()
+    data["optimizer"]["momentum"] = {"linspace": [0.0, 0.9, 2]}
+    data["run"]["batch_size"] = {"grid": [1, 4]}
+    axes = search_space(data)
+    assert [a.scale for a in axes] == ["log", "linear", "choice"]
+    points = candidates(axes, method, 64, seed=3)
+    lr = np.asarray([p["optimizer.learning_rate"] for p in points])
+    mom = np.asarray([p["optimizer.momentum"] for p in points])
+    assert len(points) == 64 and lr.min() >= 0.02 and lr.max() <= 3.0 and 0 <= mom.min() and mom.max() <= 0.9
+    assert {p["run.batch_size"] for p in points} == {1, 4}
+    # log scale: about half the points below the geometric midpoint
+    assert 20 <= (lr < np.sqrt(0.02 * 3.0)).sum() <= 44
+    assert candidates(axes, method, 64, seed=3) == points  # reproducible
+
+
+def test_sobol_search_with_a_static_axis_picks_the_best_score(tmp_path):
+    data = base()
+    data["run"]["batch_size"] = {"grid": [1, 4]}
+    result = search(data, method="sobol", n=8, metric="population_risk", store=tmp_path)
+    scores = result.candidates["score"]
+    assert result.best[0]["score"] == scores.min() and np.isfinite(scores.min())
+    assert set(result.candidates["run.batch_size"]) == {1, 4}
+    runs = Store(tmp_path).read(result.experiments[0], "runs")
+    assert len(runs) == 2 * len(result.candidates) and runs["run"].is_unique
+
+
+def test_successive_halving_keeps_the_best_third_each_rung(tmp_path):
+    result = search(base(), method="halving", n=9, eta=3, metric="population_risk", store=tmp_path)
+    table = result.candidates
+    sizes = table.groupby("rung").size().tolist()
+    assert sizes == [9, 3, 1]
+    assert table.groupby("rung")["steps"].first().tolist() == [4, 13, 40]
+    for rung in (0, 1):
+        current, following = table[table.rung == rung], table[table.rung == rung + 1]
+        kept = set(current.nsmallest(len(following), "score")["candidate"])
+        assert set(following["candidate"]) == kept
+    assert result.best[0]["score"] == table[table.rung == 2]["score"].iloc[0]
+
+
+def test_bad_search_options_are_one_line_errors(tmp_path):
+    with pytest.raises(SpecError, match="search.method"):
+        search(base(), method="bayes", n=4, store=tmp_path)
+    with pytest.raises(SpecError, match="search.n"):
+        search(base(), method="random", n=0, store=tmp_path)
+    with pytest.raises(SpecError, match="search.metric.*allowed: .*population_risk"):
+        search(base(), method="grid", metric="nope", store=tmp_path)
+    spec = tmp_path / "s.toml"
+    spec.write_text(to_toml(base()) + "\n[search]\nmethod = 'sobol'\nbudget = 3\n")
+    with pytest.raises(SpecError, match="search.budget"):
+        load_search_file(spec)
+
+
+def test_toml_writer_round_trips_strange_strings():
+    data = base()
+    data["name"] = 'a "quoted" \\ name\nwith <b>tags</b> & ünïcode'
+    data["description"] = "tab\tand \x01 control"
+    assert tomllib.loads(to_toml(data)) == data
