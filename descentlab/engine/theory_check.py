@@ -96,7 +96,7 @@ def check_theory(spec: Spec, store: Store, experiment: str, checkpoints: np.ndar
         curve_name = curve_name or next(iter(predicted))
         if curve_name not in predicted:
             raise SpecError("theory.curve", curve_name, "allowed: " + ", ".join(predicted))
-        metric = metric or CURVE_TO_METRIC.get(curve_name, curve_name)
+        metric = metric or {**CURVE_TO_METRIC, **entry.metrics}.get(curve_name, curve_name)
         ok = members[members.status == "ok"]["run"]
         data = curves[(curves.metric == metric) & curves.run.isin(ok)]
         if data.empty:
@@ -105,7 +105,7 @@ def check_theory(spec: Spec, store: Store, experiment: str, checkpoints: np.ndar
         mean = by_step.mean().reindex(checkpoints)
         stderr = (by_step.std() / np.sqrt(by_step.count())).reindex(checkpoints)
         keep = mean.notna().to_numpy().copy()
-        if options.get("kind", "curve") == "standard_error":
+        if options.get("kind") == "standard_error":
             keep &= stderr.fillna(0.0).to_numpy() > 0  # points with no spread across seeds (step 0) say nothing
         measured_all.append(mean.to_numpy()[keep])
         stderr_all.append(stderr.fillna(0.0).to_numpy()[keep])
@@ -122,7 +122,7 @@ def check_theory(spec: Spec, store: Store, experiment: str, checkpoints: np.ndar
     table["curve"] = curve_name
     write_table_atomically(pa.Table.from_pandas(table, preserve_index=False),
                            store.experiment_dir(experiment) / THEORY)
-    kind = options.get("kind", "curve")
+    kind = options.get("kind", "bound" if entry.kind == "bound" else "curve")
     result = verdict(np.concatenate(measured_all), np.concatenate(predicted_all), kind=kind,
                      tolerance=options.get("tolerance"), stderr=np.concatenate(stderr_all))
     rows = [{"study": "", "claim": f"{metric} follows {entry.name} ({entry.summary})", "passed": bool(result.passed),

@@ -1,0 +1,66 @@
+"""AdaGrad-Norm and idealized line search: coupled risk / learning-rate curves against simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from descentlab.problems.least_squares import LeastSquares
+from descentlab.theory import PREDICTIONS, verdict
+from tests.theory._simulate_adaptive import simulate_adagrad_norm, simulate_line_search
+
+ADAGRAD = PREDICTIONS.get("adagrad_norm_least_squares")
+
+
+@pytest.mark.parametrize("spectrum", ["isotropic", "power_law"])
+def test_adagrad_norm_limiting_learning_rate_matches_simulation(spectrum):
+    p = dict(dim=200, spectrum=spectrum, alpha=0.5)
+    risk, gamma = simulate_adagrad_norm(LeastSquares(**p), 3.0, 1e-2, 6000, seeds=4)
+    limit = ADAGRAD.predict(np.array([10**6]), learning_rate=3.0, **p)["learning_rate"][0]
+    assert risk.mean(0)[-1] < 1e-2 * risk.mean(0)[0]  # the sum of squared gradients has (nearly) converged
+    v = verdict(gamma.mean(0)[-1], limit, kind="threshold", tolerance=0.05)
+    assert v.passed, v.line()
+    # the whole learning-rate and risk curves too, away from the random first steps
+    steps = np.array([100, 300, 1000, 3000, 6000])
+    pred = ADAGRAD.predict(steps, learning_rate=3.0, **p)
+    assert verdict(gamma.mean(0)[steps - 1], pred["learning_rate"][:], kind="curve", tolerance=0.05).passed
+    assert verdict(risk.mean(0)[steps[:3] - 1], pred["risk"][:3], kind="curve", tolerance=0.05).passed
+
+
+def test_adagrad_norm_limit_closed_form_and_inverse_average_eigenvalue():
+    """Small η: γ∞ ≈ η/(b₀ + tr(K)‖e₀‖²/(4bη)); at fixed ‖e₀‖, γ∞ ∝ 1/λ̄ (scaling K by c divides γ∞ by c)."""
+    steps = np.array([4 * 10**6])
+    out = ADAGRAD.predict(steps, dim=300, spectrum="isotropic", learning_rate=1.0)
+    v = verdict(out["learning_rate"][0], out["limit_learning_rate_closed_form"][0], kind="threshold", tolerance=0.05)
+    assert v.passed, v.line()
+    from descentlab.theory._least_squares import problem_arrays
+    from descentlab.theory.adaptive_least_squares import adagrad_norm_curves
+
+    lam, v0 = problem_arrays(dict(dim=300, spectrum="power_law", alpha=0.5))
+    # K → cK with θ* fixed (same ‖e₀‖); time runs c times faster, so compare the limits at long times
+    g1 = adagrad_norm_curves(lam, v0, steps, 1.0, 1e-2)["learning_rate"][0]
+    g4 = adagrad_norm_curves(4 * lam, v0, steps, 1.0, 1e-2)["learning_rate"][0]
+    assert verdict(g1 / g4, 4.0, kind="threshold", tolerance=0.05).passed
+
+
+def test_line_search_matches_simulation():
+    p = dict(dim=1000, spectrum="two_level", noise=0.1)
+    risk, gamma = simulate_line_search(LeastSquares(**p), 400, seeds=8)
+    steps = np.array([10, 30, 100, 200, 400])
+    pred = PREDICTIONS.get("line_search_least_squares").predict(steps, **p)
+    v = verdict(risk.mean(0)[steps - 1], pred["risk"], kind="curve", tolerance=0.05)
+    assert v.passed, v.line()
+    assert verdict(gamma.mean(0)[steps[:-1]], pred["learning_rate"][:-1], kind="curve", tolerance=0.05).passed
+
+
+def test_line_search_rate_is_the_greedy_minimiser():
+    """One step of the exact recursion from the same state: γ* beats γ*(1 ± 10 %)."""
+    from descentlab.theory._least_squares import problem_arrays
+    from descentlab.theory.adaptive_least_squares import line_search_curves
+    from descentlab.theory.sgd_exact import exact_risk
+
+    lam, v0 = problem_arrays(dict(dim=50, spectrum="power_law", noise=0.2))
+    gamma = line_search_curves(lam, v0, np.array([0, 1]), 1, 0.2)["learning_rate"][0]
+    best = exact_risk(lam, v0, np.array([gamma]), np.array([1]), 1, 0.2)[0]
+    for factor in (0.9, 1.1):
+        assert exact_risk(lam, v0, np.array([factor * gamma]), np.array([1]), 1, 0.2)[0] > best
