@@ -41,6 +41,9 @@ class OptimizerEntry:
     takes_learning_rate: bool = True
     extra_args: tuple[str, ...] = ()
     source: str = "descentlab"
+    # Host-side quantities computed after a run from the spec values (e.g. DP-SGD's privacy ε):
+    # ``host_metrics(params, *, steps, batch_size, n_examples) -> dict[str, float]``.
+    host_metrics: Callable[..., dict[str, float]] | None = None
 
     def build(self, learning_rate: Any = None, **params: Any) -> optax.GradientTransformationExtraArgs:
         """The transformation; ``learning_rate`` may be a scalar or an optax schedule."""
@@ -78,8 +81,8 @@ def _param_from_signature(parameter: inspect.Parameter) -> Param | None:
     return None
 
 
-def register_optax(name: str, factory: Callable, reference: str, extra_args: tuple[str, ...] = (), source: str = "optax",
-                   **overrides: Param) -> OptimizerEntry:
+def register_optax(name: str, factory: Callable, reference: str, extra_args: tuple[str, ...] = (),
+                   source: str = "optax", **overrides: Param) -> OptimizerEntry:
     """Register an optax optimizer, reading its hyperparameters from its signature."""
     params: dict[str, Param] = {}
     takes_lr = False
@@ -105,11 +108,17 @@ def register_optimizer(
     reference: str,
     takes_learning_rate: bool = True,
     extra_args: tuple[str, ...] = (),
+    host_metrics: Callable[..., dict[str, float]] | None = None,
+    source: str = "descentlab",
 ) -> Callable[[Callable], Callable]:
-    """Decorator registering one of our optimizer factories."""
+    """Decorator registering one of our optimizer factories (or an adapter of an optax one)."""
+    unknown = set(extra_args) - set(EXTRA_ARGS)
+    if unknown:
+        raise ValueError(f"optimizer {name!r}: unknown extra_args {sorted(unknown)}; allowed: {EXTRA_ARGS}")
 
     def decorator(factory: Callable) -> Callable:
-        OPTIMIZERS.add(name, OptimizerEntry(name, factory, params, summary, reference, takes_learning_rate, extra_args))
+        OPTIMIZERS.add(name, OptimizerEntry(name, factory, params, summary, reference, takes_learning_rate, extra_args,
+                                            source, host_metrics))
         return factory
 
     return decorator
@@ -135,7 +144,6 @@ _OPTAX = {
     "adadelta": ("Zeiler. ADADELTA (1212.5701)", ()),
     "adan": ("Xie et al. Adan: Adaptive Nesterov Momentum Algorithm (2208.06677)", ()),
     "fromage": ("Bernstein et al. On the distance between two neural networks (2002.03432)", ()),
-    "noisy_sgd": ("Neelakantan et al. Adding Gradient Noise Improves Learning (1511.06807)", ()),
     "optimistic_gradient_descent": ("Daskalakis et al. Training GANs with Optimism (1711.00141)", ()),
     "polyak_sgd": ("Loizou et al. Stochastic Polyak Step-size for SGD (2002.10542)", ("value",)),
 }

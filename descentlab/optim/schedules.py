@@ -8,12 +8,22 @@ Ours:
 
 * ``polynomial``: :math:`\eta_t = \eta_0 / (1 + t/t_0)^{\alpha}` — the classical
   Robbins–Monro family (α = 1 gives 1/t, α = ½ gives 1/√t decay);
-* ``inverse_sqrt``: :math:`\eta_t = \eta_0 \min(1, \sqrt{w / t})` after a linear warm-up of w steps.
+* ``inverse_sqrt``: :math:`\eta_t = \eta_0 \min(1, \sqrt{w / t})` after a linear warm-up of w steps;
+* ``triangular``: Smith's triangular cyclical rate between :math:`m\eta_0` and :math:`\eta_0`
+  with half-cycle s: :math:`\eta_t = m\eta_0 + (1-m)\eta_0 \max(0, 1 - |t/s - 2\lfloor 1 + t/(2s)\rfloor + 1|)`;
+* ``wsd``: warmup–stable–decay: linear warm-up over w steps, constant :math:`\eta_0`, then over the
+  last :math:`\lceil fT\rceil` steps a cooldown to :math:`\eta_{end} = r\eta_0` shaped
+  :math:`\eta_{end} + (\eta_0-\eta_{end})\,c(s)` with :math:`s\in[0,1]` the cooldown progress and
+  :math:`c(s) = 1-s` (linear), :math:`\tfrac12(1+\cos\pi s)` (cosine) or :math:`1-\sqrt s` (sqrt).
+
+optax's: ``constant``, ``step``, ``exponential``, ``cosine``, ``warmup_cosine``, ``one_cycle``,
+``linear_decay`` (to zero).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -77,8 +87,11 @@ def cosine(lr, total_steps, final_fraction=0.0):
     "Goyal et al. Accurate, Large Minibatch SGD (1706.02677)",
 )
 def warmup_cosine(lr, total_steps, warmup_steps=100, final_fraction=0.0):
-    return optax.warmup_cosine_decay_schedule(0.0, lr, warmup_steps, max(total_steps, warmup_steps + 1),
-                                              end_value=final_fraction * lr)
+    # optax branches on ``peak_value == 0`` in Python: build the unit-peak shape and scale it, so that
+    # the learning rate may be a traced (swept) value.
+    shape = optax.warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps, max(total_steps, warmup_steps + 1),
+                                               end_value=final_fraction)
+    return lambda t: lr * shape(t)
 
 
 @register_schedule("linear_decay", {}, "linear decay from η₀ to zero at the last step",
@@ -131,5 +144,77 @@ def inverse_sqrt(lr, total_steps, warmup_steps=100):
     def schedule(t):
         t = jnp.asarray(t, jnp.result_type(float)) + 1.0
         return lr * jnp.minimum(t / warmup_steps, jnp.sqrt(warmup_steps / t))
+
+    return schedule
+
+
+@register_schedule(
+    "one_cycle",
+    {
+        "pct_start": Param("float", 0.3, "fraction of the run spent increasing", low=0.0, high=1.0, low_open=True,
+                           high_open=True, static=True),
+        "div_factor": Param("float", 25.0, "η₀ / initial rate", low=1.0, static=True),
+        "final_div_factor": Param("float", 1e4, "η₀ / final rate", low=1.0, static=True),
+    },
+    "one-cycle: cosine rise from η₀/div_factor to η₀, then cosine fall to η₀/final_div_factor",
+    "Smith & Topin. Super-Convergence (1708.07120)",
+)
+def one_cycle(lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4):
+    return optax.cosine_onecycle_schedule(max(total_steps, 2), lr, pct_start=pct_start, div_factor=div_factor,
+                                          final_div_factor=final_div_factor)
+
+
+@register_schedule(
+    "triangular",
+    {
+        "half_cycle": Param("int", 500, "s: steps from the lowest to the highest rate", low=1),
+        "min_fraction": Param("float", 0.1, "lowest rate / η₀", **_FRACTION),
+    },
+    "triangular cyclical rate between min_fraction·η₀ and η₀ (starts at the minimum)",
+    "Smith. Cyclical Learning Rates for Training Neural Networks (1506.01186)",
+)
+def triangular(lr, total_steps, half_cycle=500, min_fraction=0.1):
+    def schedule(t):
+        t = jnp.asarray(t, jnp.result_type(float))
+        cycle = jnp.floor(1.0 + t / (2.0 * half_cycle))
+        x = jnp.abs(t / half_cycle - 2.0 * cycle + 1.0)
+        return lr * (min_fraction + (1.0 - min_fraction) * jnp.maximum(0.0, 1.0 - x))
+
+    return schedule
+
+
+COOLDOWNS = ("linear", "cosine", "sqrt")
+
+
+@register_schedule(
+    "wsd",
+    {
+        "warmup_steps": Param("int", 0, "linear warm-up length", low=0),
+        "decay_fraction": Param("float", 0.2, "f: fraction of the run spent cooling down", low=0.0, high=1.0,
+                                static=True),
+        "cooldown": Param("str", "linear", "cooldown shape c(s)", choices=COOLDOWNS),
+        "final_fraction": Param("float", 0.0, "η_T / η₀", **_FRACTION),
+    },
+    "warmup–stable–decay: warm-up, constant η₀, then a linear, cosine or 1−√s cooldown",
+    "Hu et al. MiniCPM (2404.06395); Hägele et al. Scaling Laws and Compute-Optimal Training Beyond Fixed "
+    "Training Durations (2405.18392)",
+)
+def wsd(lr, total_steps, warmup_steps=0, decay_fraction=0.2, cooldown="linear", final_fraction=0.0):
+    if cooldown not in COOLDOWNS:
+        raise ValueError(f"cooldown: got {cooldown!r}; allowed: {', '.join(COOLDOWNS)}")
+    decay_steps = max(math.ceil(decay_fraction * total_steps), 1)
+    decay_start = max(total_steps - decay_steps, warmup_steps)
+    shape = {
+        "linear": lambda s: 1.0 - s,
+        "cosine": lambda s: 0.5 * (1.0 + jnp.cos(jnp.pi * s)),
+        "sqrt": lambda s: 1.0 - jnp.sqrt(s),
+    }[cooldown]
+
+    def schedule(t):
+        t = jnp.asarray(t, jnp.result_type(float))
+        warm = jnp.minimum(1.0, (t + 1.0) / warmup_steps) if warmup_steps > 0 else 1.0
+        s = jnp.clip((t - decay_start) / decay_steps, 0.0, 1.0)
+        end = final_fraction * lr
+        return jnp.where(t < decay_start, lr * warm, end + (lr - end) * shape(s))
 
     return schedule

@@ -1,0 +1,40 @@
+"""Small helpers shared by our optimizers (not a registry module: no registrations here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.flatten_util import ravel_pytree
+
+ScalarOrSchedule = Any
+
+
+def learning_rate_at(learning_rate: ScalarOrSchedule, count: jax.Array) -> jax.Array:
+    """η at step ``count``: the value of a schedule, or the scalar itself."""
+    return learning_rate(count) if callable(learning_rate) else jnp.asarray(learning_rate)
+
+
+def require(value: Any, what: str, optimizer: str) -> Any:
+    """Raise a clear trace-time error when the engine did not pass a needed extra argument."""
+    if value is None:
+        raise ValueError(f"optimizer {optimizer!r} needs the extra argument {what!r} in update(); "
+                         f"declare it in the registry entry's extra_args")
+    return value
+
+
+def flat(tree: Any) -> tuple[jax.Array, Callable[[jax.Array], Any]]:
+    """The pytree as one vector and the function back (``jax.flatten_util.ravel_pytree``)."""
+    return ravel_pytree(tree)
+
+
+def tree_difference(new: Any, old: Any) -> Any:
+    """``new − old`` leaf by leaf: the optax update that moves ``old`` to ``new``."""
+    return jax.tree.map(lambda a, b: (a - b).astype(b.dtype), new, old)
+
+
+def count_increment(count: jax.Array) -> jax.Array:
+    return optax.safe_int32_increment(count)

@@ -1,0 +1,99 @@
+r"""Cautious optimizers: keep only the update coordinates that agree in sign with the gradient.
+
+For an update direction :math:`u_t` (the step is :math:`-\eta u_t`) and gradient :math:`g_t`,
+
+.. math::
+    \phi_t = \mathbb 1[u_t \odot g_t > 0], \qquad
+    u_t \leftarrow u_t \odot \phi_t \cdot \frac{d}{\operatorname{nnz}(\phi_t) + 1},
+
+per parameter leaf of size d: coordinates whose proposed move would increase the loss to first
+order are zeroed, and the rest are rescaled by the inverse kept fraction (the "+1" avoids a
+division by zero when nothing is kept). Weight decay is applied outside the mask, as in the
+paper's C-AdamW (Algorithm 2).
+
+* :func:`scale_by_cautious` wraps a direction block (``scale_by_adam``, ``scale_by_lion`` …,
+  whose output is aligned with the gradient);
+* :func:`cautious` wraps any full optimizer (whose output is a descent step, anti-aligned).
+
+Reference: Liang, Chen, Liu, Liu. *Cautious Optimizers: Improving Training with One Line of Code*
+(arXiv 2411.16085).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from descentlab.optim.registry import register_optimizer
+from descentlab.params import Param
+
+
+def _mask(updates, grads, sign: float):
+    def leaf(u, g):
+        keep = (sign * u * g > 0).astype(u.dtype)
+        return (u * keep * (keep.size / (jnp.sum(keep) + 1.0))).astype(u.dtype)
+
+    return jax.tree.map(leaf, updates, grads)
+
+
+def _wrap(inner: optax.GradientTransformation, sign: float) -> optax.GradientTransformationExtraArgs:
+    inner = optax.with_extra_args_support(inner)
+
+    def update_fn(updates, state, params=None, **extra):
+        directions, state = inner.update(updates, state, params, **extra)
+        return _mask(directions, updates, sign), state
+
+    return optax.GradientTransformationExtraArgs(inner.init, update_fn)
+
+
+def scale_by_cautious(direction: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
+    """Mask a direction block's output (kept where it agrees in sign with the gradient)."""
+    return _wrap(direction, 1.0)
+
+
+def cautious(optimizer: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
+    """Mask a full optimizer's descent step (kept where it opposes the gradient)."""
+    return _wrap(optimizer, -1.0)
+
+
+_ADAM = {
+    "b1": Param("float", 0.9, "β₁", low=0.0, high=1.0, high_open=True),
+    "b2": Param("float", 0.999, "β₂", low=0.0, high=1.0, high_open=True),
+    "eps": Param("float", 1e-8, "ε", low=0.0),
+    "weight_decay": Param("float", 1e-4, "decoupled weight decay λ", low=0.0),
+}
+
+
+@register_optimizer(
+    "cautious_adamw",
+    _ADAM,
+    "C-AdamW: AdamW whose Adam direction is masked to coordinates agreeing with the gradient",
+    "Liang, Chen, Liu, Liu. Cautious Optimizers: Improving Training with One Line of Code (2411.16085)",
+)
+def cautious_adamw(learning_rate: optax.ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
+                   weight_decay: float = 1e-4) -> optax.GradientTransformation:
+    return optax.chain(
+        scale_by_cautious(optax.scale_by_adam(b1=b1, b2=b2, eps=eps)),
+        optax.add_decayed_weights(weight_decay),
+        optax.scale_by_learning_rate(learning_rate),
+    )
+
+
+@register_optimizer(
+    "cautious_lion",
+    {
+        "b1": Param("float", 0.9, "β₁ (interpolation for the sign)", low=0.0, high=1.0),
+        "b2": Param("float", 0.99, "β₂ (momentum decay)", low=0.0, high=1.0),
+        "weight_decay": Param("float", 1e-3, "decoupled weight decay λ", low=0.0),
+    },
+    "C-Lion: Lion whose sign direction is masked to coordinates agreeing with the gradient",
+    "Liang, Chen, Liu, Liu. Cautious Optimizers (2411.16085); Chen et al. Lion (2302.06675)",
+)
+def cautious_lion(learning_rate: optax.ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
+                  weight_decay: float = 1e-3) -> optax.GradientTransformation:
+    return optax.chain(
+        scale_by_cautious(optax.scale_by_lion(b1=b1, b2=b2)),
+        optax.add_decayed_weights(weight_decay),
+        optax.scale_by_learning_rate(learning_rate),
+    )
