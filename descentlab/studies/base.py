@@ -52,6 +52,10 @@ class Study:
     def specs(self, options: StudyOptions) -> list[Spec]:
         raise NotImplementedError
 
+    def followup(self, results: list[Result], options: StudyOptions) -> list[Spec]:
+        """More specs to run after seeing ``results`` (adaptive studies: zooms, refinements); [] to stop."""
+        return []
+
     def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
         raise NotImplementedError
 
@@ -89,12 +93,15 @@ def run_study(
 
     store = store if isinstance(store, Store) else Store(store)
     study = STUDIES.get(name, "study")()
-    results = []
-    for spec in study.specs(options):
-        experiment = Experiment(spec)
-        if options.overrides:
-            experiment = experiment.with_overrides(list(options.overrides))
-        results.append(experiment.run(store, force=force, executor=executor, progress=progress))
+    results: list[Result] = []
+    specs = study.specs(options)
+    while specs:
+        for spec in specs:
+            experiment = Experiment(spec)
+            if options.overrides:
+                experiment = experiment.with_overrides(list(options.overrides))
+            results.append(experiment.run(store, force=force, executor=executor, progress=progress))
+        specs = study.followup(results, options)
     primary = results[0]
     folder = store.experiment_dir(primary.experiment) / "report"
     analysis = study.analyze(results, folder, options)

@@ -1,0 +1,109 @@
+r"""The fractal-trainability network: one hidden layer, mean-field output, as many points as parameters.
+
+Model (width :math:`n`, input dimension :math:`d`, activation :math:`\phi` = tanh by default):
+
+.. math:: f(x; W_0, w_1) = \frac1n\, w_1^\top \phi(W_0 x/\sqrt d),
+          \qquad W_0\in\mathbb R^{n\times d},\ w_1\in\mathbb R^n,
+
+with the paper's gains :math:`\phi(z)=\tanh(\sqrt2 z)` (or :math:`\sqrt2\,\mathrm{relu}(z)`, or z),
+
+no biases, :math:`W_0, w_1` initialised i.i.d. :math:`\mathcal N(0, s^2)` (``init_scale`` = s = 1). Data:
+:math:`N` points with :math:`x_i\sim\mathcal N(0, I_d)`, :math:`y_i\sim\mathcal N(0,1)` drawn with
+``data_seed``; by default :math:`N = nd + n` — as many points as parameters (272 for
+:math:`n = d = 16`). The loss is the mean squared error
+:math:`\mathcal L = \frac1N\sum_i (f(x_i) - y_i)^2`, trained full batch (``sampler = "full_batch"``)
+with separate rates for the two layers (optimizer ``layerwise_gd``: parameters are
+``{"hidden": W_0, "output": w_1}``). Sweeping the two rates on a grid and marking which runs
+diverge draws the trainability boundary, which is fractal over many decades of scale.
+
+Metric: ``train_loss`` (the monitored quantity of the divergence test).
+
+Reference: Sohl-Dickstein, *The boundary of neural network trainability is fractal* (2402.06184).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from descentlab.problems.base import Problem, hyper, static
+from descentlab.problems.registry import register_problem
+
+ACTIVATIONS = ("tanh", "relu", "identity")
+
+
+@functools.lru_cache(maxsize=8)
+def fractal_data(n_points: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed training set: x (n_points, dim) and y (n_points,), standard normal."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n_points, dim)), rng.standard_normal(n_points)
+
+
+def _activation(name: str):
+    """φ with the paper's gain: tanh(√2 z), √2·relu(z), or z."""
+    return {"tanh": lambda z: jnp.tanh(np.sqrt(2.0) * z), "relu": lambda z: np.sqrt(2.0) * jax.nn.relu(z),
+            "identity": lambda z: z}[name]
+
+
+@register_problem("fractal_net")
+@dataclasses.dataclass(frozen=True)
+class FractalNet(Problem):
+    """One-hidden-layer mean-field network on random data (Sohl-Dickstein 2024)."""
+
+    summary = "one-hidden-layer mean-field net, as many random points as parameters (fractal trainability)"
+    references = ("Sohl-Dickstein. The boundary of neural network trainability is fractal (2402.06184)",)
+    is_stream = False
+    monitor = "train_loss"
+    tiny: ClassVar[dict] = {"width": 4, "input_dim": 3}
+
+    width: int = static(16, "hidden units n", low=1, high=65_536)
+    input_dim: int = static(16, "input dimension d", low=1, high=65_536)
+    n_points: int = static(0, "training points N (0: as many as parameters, n·d + n)", low=0, high=10_000_000)
+    activation: str = static("tanh", "hidden activation φ", choices=ACTIVATIONS)
+    data_seed: int = static(0, "seed of the random inputs and targets", low=0)
+    init_scale: float = hyper(1.0, "weights ~ N(0, s²)", low=0.0)
+
+    @property
+    def n_params(self) -> int:
+        return self.width * self.input_dim + self.width
+
+    @property
+    def n_data(self) -> int:
+        return self.n_points or self.n_params
+
+    def init(self, key: jax.Array) -> dict[str, jax.Array]:
+        dtype = jnp.result_type(float)
+        k0, k1 = jax.random.split(key)
+        return {
+            "hidden": self.init_scale * jax.random.normal(k0, (self.width, self.input_dim), dtype),
+            "output": self.init_scale * jax.random.normal(k1, (self.width,), dtype),
+        }
+
+    def predict(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
+        """f(x) for inputs of shape (..., d): the paper's mean-field net, pre-activations O(1)."""
+        z = x @ params["hidden"].T / jnp.sqrt(self.input_dim)
+        return _activation(self.activation)(z) @ params["output"] / self.width
+
+    def dataset(self) -> dict[str, jax.Array]:
+        x, y = fractal_data(self.n_data, self.input_dim, self.data_seed)
+        dtype = jnp.result_type(float)
+        return {"x": jnp.asarray(x, dtype), "y": jnp.asarray(y, dtype)}
+
+    def example_loss(self, params, example) -> jax.Array:
+        return (self.predict(params, example["x"]) - example["y"]) ** 2
+
+    def loss(self, params, batch) -> jax.Array:
+        return jnp.mean((self.predict(params, batch["x"]) - batch["y"]) ** 2)
+
+    def metrics(self, params) -> dict[str, jax.Array]:
+        return {"train_loss": self.loss(params, self.dataset())}
+
+    def flops_per_step(self) -> int:
+        """Multiply-adds ×2 of one full-batch gradient step (forward, output grad, hidden grad)."""
+        n, d, N = self.width, self.input_dim, self.n_data
+        return 4 * N * n * d + 4 * N * n
