@@ -349,6 +349,46 @@ def predict(
     sys.stdout.write(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}") + "\n")
 
 
+@app.command()
+def sweep(
+    target: Annotated[Path, typer.Argument(help="a spec file: its sweep axes are the search ranges; an optional "
+                                                "[search] table sets the options below")],
+    method: Annotated[str | None, typer.Option(help="grid | random | sobol | halving")] = None,
+    n: Annotated[int | None, typer.Option("--n", help="candidates (random, sobol, halving)")] = None,
+    metric: Annotated[str | None, typer.Option(help="metric ranked by its final value, mean over seeds")] = None,
+    mode: Annotated[str | None, typer.Option(help="min | max")] = None,
+    top: Annotated[int | None, typer.Option(help="number of best configurations written as specs")] = None,
+    eta: Annotated[int | None, typer.Option(help="halving: keep the best 1/eta of each rung")] = None,
+    seed: Annotated[int | None, typer.Option(help="seed of the random / Sobol candidates")] = None,
+    out: Annotated[Path | None, typer.Option(help="folder of the best specs (default: <store>/search)")] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="override: path.to.field=value")] = [],  # noqa: B006
+) -> None:
+    """Search a spec's ranges (grid, random, Sobol, successive halving); write the best as runnable specs."""
+    from descentlab.engine.search import load_search_file, search
+    from descentlab.engine.spec import apply_overrides
+
+    start = time.perf_counter()
+    try:
+        data, options = load_search_file(target)
+        data = apply_overrides(data, set_)
+        given = {"method": method, "n": n, "metric": metric, "mode": mode, "top": top, "eta": eta, "seed": seed,
+                 "out": out}
+        options.update({k: v for k, v in given.items() if v is not None})
+        result = search(data, store=_store(), **options)
+    except SpecError as err:
+        fail(str(err))
+    table = Table(title=f"{result.method} search · {result.mode} {result.metric} · best {len(result.best)}")
+    for col in [*(k for k in result.best[0] if k != "score"), "score"]:
+        table.add_column(col, justify="right")
+    for best in result.best:
+        table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in best.values()])
+    console.print(table)
+    console.print(f"evaluated {len(result.candidates)} candidates in {len(result.experiments)} experiment(s) · "
+                  f"{time.perf_counter() - start:.1f} s", highlight=False)
+    for path in result.spec_files:
+        console.print(f"spec: {path}  (descentlab run {path})", highlight=False)
+
+
 def main() -> None:
     app()
 

@@ -87,6 +87,7 @@ def validate_components(spec: Spec) -> None:
         from descentlab.engine.theory_check import validate_theory
 
         validate_theory(spec)
+    checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
     for group in plan(spec).groups:
         group.check_data_source()
 

@@ -260,15 +260,16 @@ def run_spec(
         diverged_new += int((result.divergence_step >= 0).sum())
         if progress:
             progress(len(done) + computed, the_plan.n_runs, diverged_new)
-    runs = store.read(experiment, "runs")
-    diverged = int((runs["status"] == "diverged").sum()) if len(runs) else 0
-    if spec.theory is not None and spec.theory.predict is not None and len(runs) == the_plan.n_runs:
+    counts = store.status_counts(experiment)
+    stored = sum(counts.values())
+    diverged = counts.get("diverged", 0)
+    if spec.theory is not None and spec.theory.predict is not None and stored == the_plan.n_runs:
         from descentlab.engine.theory_check import check_theory
 
         check_theory(spec, store, experiment, cache.checkpoints)
     store.write_experiment(experiment, {
         **base_row,
-        "status": "complete" if len(runs) == the_plan.n_runs else "partial",
+        "status": "complete" if stored == the_plan.n_runs else "partial",
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "compile_seconds": compile_s,
         "run_seconds": run_s,

@@ -33,6 +33,18 @@ EXPERIMENT = "experiment.parquet"
 VERDICTS = "verdicts.parquet"
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_table_atomically(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +119,7 @@ class Store:
     def write_chunk(self, experiment: str, chunk: str, runs: pa.Table, curves: pa.Table) -> bool:
         """Store one chunk atomically; False if an identical chunk was already stored by someone else."""
         final = self.chunks_dir(experiment) / chunk
-        tmp = self.experiment_dir(experiment) / "tmp" / f"{chunk}.{uuid.uuid4().hex}"
+        tmp = self.experiment_dir(experiment) / "tmp" / f"{chunk}.{os.getpid()}.{uuid.uuid4().hex}"
         tmp.mkdir(parents=True)
         pq.write_table(curves, tmp / CURVES)
         pq.write_table(runs, tmp / RUNS)
@@ -131,8 +143,23 @@ class Store:
         (self.experiment_dir(experiment) / VERDICTS).unlink(missing_ok=True)
 
     def clean_tmp(self, experiment: str) -> None:
-        """Remove temporary folders left by a killed writer (never read; safe at start-up)."""
-        shutil.rmtree(self.experiment_dir(experiment) / "tmp", ignore_errors=True)
+        """Remove temporary folders left by writers that are gone (never read; a live writer's are kept)."""
+        folder = self.experiment_dir(experiment) / "tmp"
+        if not folder.exists():
+            return
+        for item in folder.iterdir():
+            parts = item.name.split(".")
+            pid = int(parts[-2]) if len(parts) >= 3 and parts[-2].isdigit() else None
+            if pid is None or not _alive(pid):
+                shutil.rmtree(item, ignore_errors=True)
+
+    def status_counts(self, experiment: str) -> dict[str, int]:
+        """Number of stored runs per status, reading only the ``status`` column."""
+        counts: dict[str, int] = {}
+        for chunk in self.chunk_dirs(experiment):
+            for status in pq.read_table(chunk / RUNS, columns=["status"]).column("status").to_pylist():
+                counts[status] = counts.get(status, 0) + 1
+        return counts
 
     # ---- verdicts ----------------------------------------------------------------------------
     def write_verdicts(self, experiment: str, rows: Iterable[dict[str, Any]]) -> None:

@@ -85,15 +85,15 @@ def test_successive_halving_keeps_the_best_third_each_rung(tmp_path):
 
 
 def test_bad_search_options_are_one_line_errors(tmp_path):
-    with pytest.raises(SpecError, match="search.method"):
+    with pytest.raises(SpecError, match=r"search\.method"):
         search(base(), method="bayes", n=4, store=tmp_path)
-    with pytest.raises(SpecError, match="search.n"):
+    with pytest.raises(SpecError, match=r"search\.n"):
         search(base(), method="random", n=0, store=tmp_path)
-    with pytest.raises(SpecError, match="search.metric.*allowed: .*population_risk"):
+    with pytest.raises(SpecError, match=r"search\.metric.*allowed: .*population_risk"):
         search(base(), method="grid", metric="nope", store=tmp_path)
     spec = tmp_path / "s.toml"
     spec.write_text(to_toml(base()) + "\n[search]\nmethod = 'sobol'\nbudget = 3\n")
-    with pytest.raises(SpecError, match="search.budget"):
+    with pytest.raises(SpecError, match=r"search\.budget"):
         load_search_file(spec)
 
 

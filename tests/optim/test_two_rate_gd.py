@@ -10,13 +10,14 @@ from descentlab.problems.fractal_net import FractalNet
 
 
 def numpy_gd(w0, w1, x, y, eta0, eta1, steps):
-    """GD on L = mean((w1·tanh(W0 x)/n − y)²) with hand-derived gradients."""
-    n = w0.shape[0]
+    """GD on L = mean((w1·φ(W0 x/√d)/n − y)²), φ(z) = tanh(√2 z), with hand-derived gradients."""
+    n, d = w0.shape
+    c = np.sqrt(2.0 / d)  # the activation gain and the 1/√d input scaling together
     for _ in range(steps):
-        h = np.tanh(x @ w0.T)  # (N, n)
+        h = np.tanh(c * (x @ w0.T))  # (N, n)
         r = h @ w1 / n - y  # (N,)
         g1 = 2.0 / len(y) * h.T @ r / n
-        delta = (2.0 / len(y)) * np.outer(r, w1 / n) * (1 - h**2)  # (N, n)
+        delta = (2.0 / len(y)) * np.outer(r, w1 / n) * (1 - h**2) * c  # (N, n)
         g0 = delta.T @ x
         w0, w1 = w0 - eta0 * g0, w1 - eta1 * g1
     return w0, w1

@@ -1,0 +1,135 @@
+"""A real local Ray cluster (head + one worker on 127.0.0.1); the worker is killed mid-sweep.
+
+The test starts both nodes itself (``ray start --block``, each in its own process group, with a
+private temporary folder) and stops them by process-group id at the end. The sweep must complete
+with every run stored exactly once, with the same rows as an in-process run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from descentlab.engine import run_spec, spec_from_dict
+from descentlab.store import Store, query
+
+ray = pytest.importorskip("ray")
+
+SPEC = {
+    "name": "ray-dead-worker",
+    "problem": {"name": "least_squares", "dim": 8, "noise": 0.1},
+    "optimizer": {"name": "sgd", "learning_rate": {"grid": [0.05, 0.1, 0.2, 0.4]}},
+    "run": {"steps": 30, "seeds": 16, "checkpoints": 4, "chunk_size": 4, "vmap_width": 4},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ray_cli() -> str:
+    candidate = Path(sys.executable).with_name("ray")
+    return str(candidate) if candidate.exists() else (shutil.which("ray") or "ray")
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([_ray_cli(), "start", "--block", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _alive_nodes() -> int:
+    return sum(1 for n in ray.nodes() if n["Alive"])
+
+
+@pytest.fixture
+def cluster():
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="dlray", dir="/tmp")  # short: Ray's socket paths live under it
+    # a private cluster on the loopback address, without token authentication (nothing else can reach it)
+    settings = {"JAX_PLATFORMS": "cpu", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    saved = {k: os.environ.get(k) for k in settings}
+    os.environ.update(settings)  # the driver (this process) must agree with the nodes
+    env = dict(os.environ)
+    head = _start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
+                   "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"], env)
+    worker = None
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert head.poll() is None and time.monotonic() < deadline, "ray head did not start"
+                time.sleep(0.5)
+        worker = _start([f"--address=127.0.0.1:{port}", "--node-ip-address=127.0.0.1", "--num-cpus=1"], env)
+        ray.init(address=f"127.0.0.1:{port}", include_dashboard=False, log_to_driver=False)
+        while _alive_nodes() < 2:
+            assert time.monotonic() < deadline, "ray worker did not join"
+            time.sleep(0.5)
+        yield f"127.0.0.1:{port}", worker
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        for process in (worker, head):
+            if process is not None:
+                _kill_group(process, signal.SIGTERM)
+        time.sleep(1.0)
+        for process in (worker, head):
+            if process is not None:
+                _kill_group(process)
+                process.wait(timeout=30)
+        shutil.rmtree(temp, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_sweep_survives_a_dead_worker(cluster, tmp_path):
+    from descentlab.engine.ray_executor import RayExecutor
+
+    address, worker = cluster
+    spec = spec_from_dict(SPEC)
+    killed = {}
+
+    def progress(done, total, diverged):
+        if done > 0 and not killed:
+            killed["at"] = done
+            _kill_group(worker)
+            worker.wait(timeout=30)
+
+    summary = run_spec(spec, tmp_path / "ray", executor=RayExecutor(address=address, max_retries=5),
+                       progress=progress)
+    assert killed and killed["at"] < 64, "the worker must die in the middle of the sweep"
+    deadline = time.monotonic() + 60
+    while _alive_nodes() > 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _alive_nodes() == 1
+    counts = query(tmp_path / "ray", "select count(*) as n, count(distinct run) as d from runs")
+    assert counts.loc[0, "n"] == counts.loc[0, "d"] == 64
+    run_spec(spec, tmp_path / "local")
+    for table in ("runs", "curves"):
+        got = Store(tmp_path / "ray").read(summary.experiment, table)
+        want = Store(tmp_path / "local").read(summary.experiment, table)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
