@@ -36,7 +36,6 @@ import itertools
 import json
 import math
 import re
-import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -56,7 +55,7 @@ from descentlab.engine.runner import (
     git_commit,
     versions,
 )
-from descentlab.engine.spec import Spec, Sweep, parse_sweep, spec_from_dict
+from descentlab.engine.spec import Spec, Sweep, parse_sweep, read_toml, spec_from_dict
 from descentlab.params import Param, SpecError
 from descentlab.store import Store
 
@@ -397,13 +396,7 @@ def to_toml(data: Mapping[str, Any]) -> str:
 
 def load_search_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(spec dict, search options) from a TOML file with an optional ``[search]`` table."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError("spec", str(path), "file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SpecError("spec", str(path), f"not valid TOML ({err})") from None
+    data = read_toml(path)
     options = data.pop("search", {}) or {}
     if not isinstance(options, Mapping):
         raise SpecError("search", options, "expected a table")

@@ -222,16 +222,20 @@ def spec_from_dict(data: Mapping[str, Any]) -> Spec:
     return spec
 
 
-def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
-    """Read a TOML spec file, apply ``--set a.b=value`` overrides, validate."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file as a dict; a missing or malformed file is a :class:`SpecError`."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise SpecError("spec", str(path), "file not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SpecError("spec", str(path), f"not valid TOML ({err})") from None
-    return spec_from_dict(apply_overrides(data, overrides or []))
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
+    """Read a TOML spec file, apply ``--set a.b=value`` overrides, validate."""
+    return spec_from_dict(apply_overrides(read_toml(path), overrides or []))
 
 
 def parse_override_value(text: str) -> Any:

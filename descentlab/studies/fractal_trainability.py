@@ -44,7 +44,7 @@ FULL_WINDOW = ((-2.0, 3.0), (-2.0, 3.0))  # log10 ranges of (η_hidden, η_outpu
 
 SIZES = {
     "quick": {"resolution": 48, "steps": 150, "zooms": 3},
-    "default": {"resolution": 128, "steps": 400, "zooms": 3},
+    "default": {"resolution": 128, "steps": 150, "zooms": 3},
     "paper": {"resolution": 1024, "steps": 1000, "zooms": 4},
 }
 
