@@ -69,7 +69,7 @@ def device_description() -> str:
     return f"{len(devices)}× {devices[0].platform}:{devices[0].device_kind}"
 
 
-DEFAULT_VMAP_WIDTH = {"cpu": 64, "gpu": 1024, "cuda": 1024, "rocm": 1024, "tpu": 1024}
+DEFAULT_VMAP_WIDTH = {"cpu": 256, "gpu": 1024, "cuda": 1024, "rocm": 1024, "tpu": 1024}
 
 
 def vmap_width(spec: Spec, n_runs: int) -> int:

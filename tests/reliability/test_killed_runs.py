@@ -22,9 +22,9 @@ SPEC = {
     "name": "killed-runs",
     "problem": {"name": "least_squares", "dim": 8, "noise": 0.1},
     "optimizer": {"name": "sgd", "learning_rate": {"grid": [0.05, 0.1, 0.2, 0.4]}},
-    "run": {"steps": 30, "seeds": 32, "checkpoints": 4, "chunk_size": 2, "vmap_width": 2},
+    "run": {"steps": 30, "seeds": 128, "checkpoints": 4, "chunk_size": 2, "vmap_width": 2},
 }
-N_RUNS = 128
+N_RUNS = 512  # 256 chunks: long enough that no trial can finish the sweep before its kill
 MID_WRITE_TRIALS = 5
 RANDOM_TRIALS = 5
 
