@@ -25,3 +25,25 @@ def test_quick_verdicts_pass(outcome):
 def test_rate_verdict_fails_with_the_wrong_exponents(outcome, tmp_path):
     analysis = STUDIES.get("lr-schedules")().analyze(outcome.results, tmp_path, QUICK, alphas=[0.7, 0.5, 0.3])
     assert not analysis.verdicts[0].passed and analysis.verdicts[0].figure > 0.3
+
+
+def test_logistic_intrinsic_time_ordering_fails_when_losses_are_swapped(outcome):
+    from descentlab.studies.lr_schedules import SIZES, LRSchedules
+
+    logistic = [r for r in outcome.results if r.info["name"].startswith("lr-schedules-logistic")]
+    assert len(logistic) == 5
+    table, verdict = LRSchedules._intrinsic_time_ordering(logistic, SIZES["quick"]["steps"])
+    assert verdict.passed and len(table) == 7
+
+    class Swapped:
+        """The constant-step experiment reporting the worst schedule's final losses."""
+
+        def __init__(self, result, worst):
+            self.info, self.curves = result.info, result.curves
+            self.runs = result.runs.assign(final_population_loss=worst * 2)
+
+    worst = table["final loss"].max()
+    constant = next(r for r in logistic if r.info["name"].startswith("lr-schedules-logistic-constant"))
+    broken = [Swapped(r, worst) if r is constant else r for r in logistic]
+    _, verdict = LRSchedules._intrinsic_time_ordering(broken, SIZES["quick"]["steps"])
+    assert not verdict.passed and verdict.figure >= 6
