@@ -20,8 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from descentlab.problems._oracle import OracleProblem
+from descentlab.problems.quadratic import haar_orthogonal
 
 
 class Game(OracleProblem):
@@ -36,3 +38,32 @@ class Game(OracleProblem):
         """(f, (∇ₓf, −∇ᵧf)): the descent–ascent field."""
         value, g = jax.value_and_grad(self.loss)(params, batch)
         return value, {"x": g["x"], "y": -g["y"]}
+
+
+def coupling_matrix(dim: int, condition_number: jax.Array, seed: int) -> jax.Array:
+    """A = U diag(κ^{-(i-1)/(d-1)}) Vᵀ with Haar U, V (seeds ``2·seed`` and ``2·seed + 1``)."""
+    dtype = jnp.result_type(float)
+    position = jnp.arange(dim, dtype=dtype) / max(dim - 1, 1)
+    s = jnp.asarray(condition_number, dtype) ** (-position)
+    u = jnp.asarray(haar_orthogonal(dim, 2 * seed), dtype)
+    v = jnp.asarray(haar_orthogonal(dim, 2 * seed + 1), dtype)
+    return (u * s) @ v.T
+
+
+class CoupledGame(Game):
+    """Games on x, y ∈ ℝᵈ coupled by A = ``coupling_matrix``; subclasses declare the fields
+    ``dim``, ``condition_number``, ``matrix_seed`` and ``init_scale``."""
+
+    @property
+    def matrix(self) -> jax.Array:
+        return coupling_matrix(self.dim, self.condition_number, self.matrix_seed)
+
+    def init(self, key: jax.Array) -> dict:
+        """x₀, y₀ ~ init_scale · N(0, I/d)."""
+        dtype = jnp.result_type(float)
+        kx, ky = jax.random.split(key)
+        scale = self.init_scale / jnp.sqrt(self.dim)
+        return {
+            "x": scale * jax.random.normal(kx, (self.dim,), dtype),
+            "y": scale * jax.random.normal(ky, (self.dim,), dtype),
+        }

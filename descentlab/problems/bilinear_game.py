@@ -23,25 +23,14 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
-from descentlab.problems._game import Game
+from descentlab.problems._game import CoupledGame
 from descentlab.problems.base import hyper, static
-from descentlab.problems.quadratic import haar_orthogonal
 from descentlab.problems.registry import register_problem
-
-
-def coupling_matrix(dim: int, condition_number: jax.Array, seed: int) -> jax.Array:
-    """A = U diag(κ^{-(i-1)/(d-1)}) Vᵀ with Haar U, V (seeds ``seed`` and ``seed + 1``)."""
-    dtype = jnp.result_type(float)
-    position = jnp.arange(dim, dtype=dtype) / max(dim - 1, 1)
-    s = jnp.asarray(condition_number, dtype) ** (-position)
-    u = jnp.asarray(haar_orthogonal(dim, 2 * seed), dtype)
-    v = jnp.asarray(haar_orthogonal(dim, 2 * seed + 1), dtype)
-    return (u * s) @ v.T
 
 
 @register_problem("bilinear_game")
 @dataclasses.dataclass(frozen=True)
-class BilinearGame(Game):
+class BilinearGame(CoupledGame):
     """min_x max_y xᵀAy, equilibrium (0, 0); metric: distance to equilibrium."""
 
     summary = "Bilinear game min_x max_y xᵀAy (GDA diverges, extragradient converges); distance to equilibrium."
@@ -57,19 +46,6 @@ class BilinearGame(Game):
     matrix_seed: int = static(0, "seed of the singular vectors of A", low=0)
     init_scale: float = hyper(1.0, "x₀, y₀ ~ init_scale · N(0, I/d)", low=0.0)
     grad_noise: float = hyper(0.0, "stochastic oracle: σ of the additive noise on the field", low=0.0)
-
-    @property
-    def matrix(self) -> jax.Array:
-        return coupling_matrix(self.dim, self.condition_number, self.matrix_seed)
-
-    def init(self, key: jax.Array) -> dict:
-        dtype = jnp.result_type(float)
-        kx, ky = jax.random.split(key)
-        scale = self.init_scale / jnp.sqrt(self.dim)
-        return {
-            "x": scale * jax.random.normal(kx, (self.dim,), dtype),
-            "y": scale * jax.random.normal(ky, (self.dim,), dtype),
-        }
 
     def value(self, params: dict) -> jax.Array:
         return params["x"] @ self.matrix @ params["y"]

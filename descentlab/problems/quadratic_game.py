@@ -25,15 +25,14 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
-from descentlab.problems._game import Game
+from descentlab.problems._game import CoupledGame
 from descentlab.problems.base import hyper, static
-from descentlab.problems.bilinear_game import coupling_matrix
 from descentlab.problems.registry import register_problem
 
 
 @register_problem("quadratic_game")
 @dataclasses.dataclass(frozen=True)
-class QuadraticGame(Game):
+class QuadraticGame(CoupledGame):
     """SC–SC quadratic min–max game; metrics: duality gap (closed form) and distance to equilibrium."""
 
     summary = "Strongly-convex–strongly-concave quadratic game (μₓ, μᵧ, coupling A); closed-form duality gap."
@@ -51,19 +50,6 @@ class QuadraticGame(Game):
     matrix_seed: int = static(0, "seed of the singular vectors of A", low=0)
     init_scale: float = hyper(1.0, "x₀, y₀ ~ init_scale · N(0, I/d)", low=0.0)
     grad_noise: float = hyper(0.0, "stochastic oracle: σ of the additive noise on the field", low=0.0)
-
-    @property
-    def matrix(self) -> jax.Array:
-        return coupling_matrix(self.dim, self.condition_number, self.matrix_seed)
-
-    def init(self, key: jax.Array) -> dict:
-        dtype = jnp.result_type(float)
-        kx, ky = jax.random.split(key)
-        scale = self.init_scale / jnp.sqrt(self.dim)
-        return {
-            "x": scale * jax.random.normal(kx, (self.dim,), dtype),
-            "y": scale * jax.random.normal(ky, (self.dim,), dtype),
-        }
 
     def value(self, params: dict) -> jax.Array:
         x, y = params["x"], params["y"]
