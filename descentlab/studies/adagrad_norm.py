@@ -65,7 +65,7 @@ class AdaGradNorm(Study):
 
     @staticmethod
     def size(options: StudyOptions) -> dict:
-        return SIZES["quick" if options.quick else options.scale]
+        return options.pick(SIZES)
 
     def specs(self, options: StudyOptions) -> list[Spec]:
         size = self.size(options)

@@ -34,6 +34,10 @@ class StudyOptions:
     def get(self, key: str, default: Any = None) -> Any:
         return dict(self.extra).get(key, default)
 
+    def pick(self, sizes: dict[str, Any]) -> Any:
+        """The entry of a study's ``{"quick": …, "default": …, "paper": …}`` table for these options."""
+        return sizes["quick" if self.quick else self.scale]
+
 
 @dataclasses.dataclass
 class Analysis:

@@ -53,7 +53,7 @@ def edge_line(learning_rate: float) -> float:
 
 
 def _size(options: StudyOptions) -> dict:
-    return SIZES["quick" if options.quick else options.scale]
+    return options.pick(SIZES)
 
 
 def edge_phase(steps: np.ndarray, sharpness: np.ndarray, line: float) -> np.ndarray:

@@ -50,7 +50,7 @@ SIZES = {
 
 
 def _size(options: StudyOptions) -> dict:
-    size = dict(SIZES["quick" if options.quick else options.scale])
+    size = dict(options.pick(SIZES))
     if options.get("resolution") is not None:
         size["resolution"] = int(options.get("resolution"))
     return size

@@ -74,7 +74,7 @@ def _label(depth: int, metric: str) -> str:
 
 
 def _size(options: StudyOptions) -> dict:
-    return SIZES["quick" if options.quick else options.scale]
+    return options.pick(SIZES)
 
 
 def final_values(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:

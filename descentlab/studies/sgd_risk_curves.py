@@ -43,7 +43,7 @@ Predictor = Callable[[np.ndarray, dict], np.ndarray]
 
 
 def _size(options: StudyOptions) -> dict:
-    return SIZES["quick" if options.quick else options.scale]
+    return options.pick(SIZES)
 
 
 def deterministic_equivalent(steps: np.ndarray, params: dict) -> np.ndarray:
