@@ -5,7 +5,8 @@ digits, MSE loss.
 
 1. ``sharpness / grad``: one ``sharpness`` measurement (20 Lanczos iterations on the full batch)
    over one full-batch ``value_and_grad``; both jitted, timed after compilation with
-   ``block_until_ready``, minimum over repeats. Budget: ≤ 25.
+   ``block_until_ready``, minimum over repeats, with OpenBLAS on one thread as the engine runs its
+   programs (``blas_single_threaded``). Budget: ≤ 25.
 2. ``probe overhead``: a 5 000-step full-batch Adam run through the engine (``run_spec``; linear
    checkpoints, 100 of them) with the whole probe set that applies to this problem, over the same
    run with no probes; the engine's run time excludes compilation. Budget: ≤ 1.5 (adds ≤ 50 %).
@@ -25,6 +26,7 @@ import time
 import jax
 
 from descentlab.engine import run_spec, spec_from_dict
+from descentlab.engine.executors import blas_single_threaded
 from descentlab.probes import PROBES
 from descentlab.probes.base import ProbeContext
 from descentlab.problems import PROBLEMS
@@ -71,8 +73,9 @@ def sharpness_ratio() -> tuple[float, float, float]:
         ctx = ProbeContext(params, params, problem, data, key, 0, (), 0.0, None)
         return probe.measure(ctx, ())[0]["sharpness"]
 
-    t_grad = timed(grad, params, data)
-    t_sharp = timed(jax.jit(sharp), params, data, jax.random.PRNGKey(1))
+    with blas_single_threaded():  # as the engine runs its programs
+        t_grad = timed(grad, params, data)
+        t_sharp = timed(jax.jit(sharp), params, data, jax.random.PRNGKey(1))
     return t_sharp / t_grad, t_grad, t_sharp
 
 

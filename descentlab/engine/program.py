@@ -178,27 +178,37 @@ class GroupProgram:
             values = {k: jnp.where(ok, jnp.asarray(v, jnp.result_type(float)), jnp.nan) for k, v in values.items()}
             return values, carry._replace(alive=ok, divergence_step=divergence_step, probe_states=tuple(states))
 
-        def step(t, carry: Carry) -> Carry:
+        def advance(t, carry: Carry) -> tuple[Carry, Any]:
+            """One optimizer step (skipped once the run is frozen); also returns the update it computed."""
             batch, order = batch_fn(t, carry.order)
             loss, grads = problem.grad(carry.params, batch)
             extras = self._extras(problem, carry.params, batch, loss, grads, jax.random.fold_in(k_opt, t))
             updates, new_state = opt.update(grads, carry.opt_state, carry.params, **extras)
             new_params = optax.apply_updates(carry.params, updates)
             ok = carry.alive & jnp.isfinite(loss) & (loss <= threshold)
-            last_update = _select(ok, updates, carry.last_update) if self.uses_last_update else None
-            return carry._replace(
+            carry = carry._replace(
                 params=_select(ok, new_params, carry.params),
                 opt_state=_select(ok, new_state, carry.opt_state),
                 order=order,
                 alive=ok,
                 divergence_step=jnp.where(carry.alive & ~ok, t, carry.divergence_step),
-                last_update=last_update,
                 batch_loss=jnp.asarray(loss, carry.batch_loss.dtype),
             )
+            return carry, updates
+
+        def step(t, carry: Carry) -> Carry:
+            return advance(t, carry)[0]
 
         def segment(carry: Carry, bounds):
             start, end = bounds
-            carry = jax.lax.fori_loop(start, end, step, carry)
+            if not self.uses_last_update:
+                carry = jax.lax.fori_loop(start, end, step, carry)
+            else:
+                # Only the segment's last update is ever read (by the probes at ``end``): run the
+                # last step apart instead of carrying a parameter-sized update through every step.
+                carry = jax.lax.fori_loop(start, end - 1, step, carry)
+                carry, updates = advance(end - 1, carry)  # carry.alive now says whether it was applied
+                carry = carry._replace(last_update=_select(carry.alive, updates, carry.last_update))
             return measure(carry, end)[::-1]
 
         first, carry = measure(carry, jnp.asarray(0))

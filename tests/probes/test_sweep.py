@@ -92,3 +92,26 @@ def test_probe_values_land_in_the_curves_table(tmp_path):
     assert np.all(np.abs(sharp / lam_max - 1.0) < 0.25)
     ratio = curves[(curves.metric == "update_ratio") & (curves.step > 0)]["value"].to_numpy()
     assert np.all(ratio > 0)
+
+
+def test_update_ratio_is_the_last_step_of_each_segment(tmp_path):
+    """update_ratio at a checkpoint is ‖θ_t − θ_{t−1}‖/‖θ_t‖ of the step just before it, whatever the
+    segment's length (1 step or several): in one dimension, GD on a quadratic moves θ monotonically, so
+    it equals (‖θ_{t−1}‖ − ‖θ_t‖)/‖θ_t‖ read from the weight norms at consecutive checkpoints."""
+    spec = spec_from_dict({
+        "name": "update-ratio",
+        "problem": {"name": "quadratic", "dim": 1, "condition_number": 1.0},
+        "optimizer": {"name": "sgd", "learning_rate": {"grid": [0.1, 0.3]}},
+        "run": {"steps": 12, "seeds": 2, "checkpoints": [0, 5, 6, 7, 12], "dtype": "float64"},
+        "probes": ["weights"],
+    })
+    summary = run_spec(spec, tmp_path)
+    curves = Store(tmp_path).read(summary.experiment, "curves")
+    for _, run in curves.groupby("run"):
+        norm = run[run.metric == "weight_norm"].set_index("step")["value"]
+        ratio = run[run.metric == "update_ratio"].set_index("step")["value"]
+        assert ratio[0] == 0.0  # no update applied yet
+        for t in (6, 7):
+            np.testing.assert_allclose(ratio[t], (norm[t - 1] - norm[t]) / norm[t], rtol=1e-10)
+        # a 5-step segment reports its last step only: GD contracts by (1 − η) per step on f = θ²/2
+        np.testing.assert_allclose(ratio[12], ratio[7], rtol=1e-10)
