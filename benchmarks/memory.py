@@ -4,7 +4,8 @@ Workload: streaming SGD on least squares (d = 8), 1 000 learning rates × 100 se
 50 steps with 5 checkpoints, ``run.memory_budget_mb`` = ``--budget-mb`` (chunks are sized from it).
 Everything is stored (runs and curves Parquet). Measured in this process:
 
-* baseline RSS — after importing and running a tiny warm-up sweep (the JAX runtime itself);
+* baseline RSS — after importing and running a warm-up sweep of one chunk of the same size (the JAX
+  runtime and the compiled program, whose one-time compilation does not grow with the sweep);
 * peak RSS (``ru_maxrss``) during the 100 000-run sweep and its growth over the baseline;
 * runs/s — runs over the wall-clock time of ``run_spec`` (planning, compile, device, store).
 
@@ -36,8 +37,8 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def spec(runs: int, budget_mb: float, steps: int, name: str):
-    seeds = max(1, runs // 1000)
+def spec(runs: int, budget_mb: float, steps: int, name: str, seeds: int | None = None):
+    seeds = seeds or max(1, runs // 1000)
     rates = runs // seeds
     return spec_from_dict({
         "name": name,
@@ -54,17 +55,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as store:
-        run_spec(spec(2000, args.budget_mb, args.steps, "memory-warmup"), store)
-        baseline = max(rss_mb(), 0.0)
-        peak_before = peak_rss_mb()
         big = spec(args.runs, args.budget_mb, args.steps, "memory-100k")
         the_plan = plan(big)
         sizes = chunk_sizes(big, the_plan, ProgramCache(big, the_plan))
+        size, width = next(iter(sizes.values()))
+        run_spec(spec(size, args.budget_mb, args.steps, "memory-warmup", seeds=1), store)  # compiles the same program
+        baseline = max(rss_mb(), 0.0)
+        peak_before = peak_rss_mb()
         start = time.perf_counter()
         summary = run_spec(big, store)
         wall = time.perf_counter() - start
         peak = peak_rss_mb()
-    size, width = next(iter(sizes.values()))
     print(f"runs: {summary.n_runs} in {len(the_plan.groups)} group(s), chunk {size} runs (vmap width {width}), "
           f"{-(-summary.n_runs // size)} chunks")
     print(f"wall {wall:.2f} s: compile {summary.compile_seconds:.2f} s, device {summary.run_seconds:.2f} s, "

@@ -75,7 +75,6 @@ class ProgramCache:
         self.checkpoints = checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
         self._programs: dict[int, GroupProgram] = {}
         self._compiled: dict[tuple[int, int], Any] = {}
-        self._runs = {r.index: r for g in self.plan.groups for r in g.runs}
 
     def program(self, group: int) -> GroupProgram:
         if group not in self._programs:
@@ -94,15 +93,14 @@ class ProgramCache:
                 start = time.perf_counter()
                 self._compiled[key] = program.compile(task.size, dtype, task.width, devices)
                 compile_seconds = time.perf_counter() - start
-            runs = [self._runs[i] for i in task.runs]
-            padded = runs + [runs[-1]] * (task.size - len(runs))
-            seeds = np.asarray([r.seed for r in padded], np.int32)
-            hparams = program.group.dynamic_arrays(padded, dtype)
+            padded = list(task.runs) + [task.runs[-1]] * (task.size - len(task.runs))
+            seeds = program.group.runs.seeds_of(padded).astype(np.int32)
+            hparams = program.group.dynamic_arrays_at(padded, dtype)
             start = time.perf_counter()
             with blas_single_threaded():
                 out = jax.block_until_ready(self._compiled[key](seeds, hparams))
             run_seconds = time.perf_counter() - start
-        n = len(runs)
+        n = len(task.runs)
         curves = {k: np.asarray(v)[:n] for k, v in out["curves"].items()}
         return ChunkResult(task, curves, np.asarray(out["divergence_step"])[:n], compile_seconds, run_seconds)
 

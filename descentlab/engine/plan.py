@@ -11,8 +11,9 @@ never on the chunk that computes it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -120,6 +121,123 @@ class RunPoint:
     name: str
 
 
+class ExplicitRuns(list):
+    """A group's runs given one by one (a search's candidates): the same interface as :class:`RunGrid`."""
+
+    def indices(self) -> np.ndarray:
+        return np.asarray([r.index for r in self], np.int64)
+
+    def at(self, indices: Sequence[int]) -> list[RunPoint]:
+        if not hasattr(self, "_by_index"):
+            self._by_index = {r.index: r for r in self}
+        return [self._by_index[int(i)] for i in indices]
+
+    def seeds_of(self, indices: Sequence[int]) -> np.ndarray:
+        return np.asarray([r.seed for r in self.at(indices)], np.int64)
+
+
+@dataclasses.dataclass
+class _Block:
+    """One combination of the static axes: {axis position: (value index, coerced value)}."""
+
+    static: dict[int, tuple[int, Any]]
+
+
+class RunGrid(Sequence[RunPoint]):
+    r"""The runs of one group, computed on demand from the sweep's axes (no per-run objects are kept).
+
+    Runs are the product of the experiment's axes (in the order written, the last fastest) with the
+    seeds innermost; the run of axis value indices :math:`(i_1..i_m)` and seed s has the experiment
+    index :math:`(\sum_a i_a \prod_{b>a} n_b)\cdot S + s`. A group holds one block per combination of
+    its static axes and, within a block, the product of its vmapped axes × seeds, in index order. A
+    sweep of millions of runs thus plans in the time and memory of its static combinations.
+    """
+
+    def __init__(self, paths: Sequence[str], sizes: Sequence[int], seeds: int, labels: Sequence[str],
+                 optimizer_name: str, vmapped: dict[int, tuple[Any, ...]]):
+        self.paths = tuple(paths)
+        self.sizes = tuple(int(n) for n in sizes)
+        self.strides = tuple(int(np.prod(self.sizes[a + 1:], dtype=np.int64)) for a in range(len(self.sizes)))
+        self.seeds = int(seeds)
+        self.labels = tuple(labels)
+        self.optimizer_name = optimizer_name
+        self.vmapped = dict(vmapped)  # axis position -> coerced values
+        self.vmapped_positions = sorted(self.vmapped)
+        self.per_block = self.seeds * int(np.prod([self.sizes[a] for a in self.vmapped_positions], dtype=np.int64))
+        self.blocks: list[_Block] = []
+        self._block_of: dict[tuple[int, ...], int] = {}
+
+    def add_block(self, static: dict[int, tuple[int, Any]]) -> None:
+        self._block_of[tuple(static[a][0] for a in sorted(static))] = len(self.blocks)
+        self.blocks.append(_Block(dict(static)))
+
+    def __len__(self) -> int:
+        return len(self.blocks) * self.per_block
+
+    def _decode(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(seeds, axis value indices of shape (n, m)) of experiment run indices."""
+        indices = np.asarray(indices, np.int64)
+        combo, seeds = np.divmod(indices, self.seeds)
+        axes = np.stack([(combo // st) % n for st, n in zip(self.strides, self.sizes, strict=True)], axis=-1) \
+            if self.sizes else np.zeros((len(indices), 0), np.int64)
+        return seeds, axes
+
+    def seeds_of(self, indices: Sequence[int]) -> np.ndarray:
+        return np.asarray(indices, np.int64) % self.seeds
+
+    def indices(self) -> np.ndarray:
+        """Experiment indices of the group's runs, in the group's order."""
+        offsets = np.zeros(1, np.int64)
+        for a in self.vmapped_positions:
+            offsets = (offsets[:, None] + np.arange(self.sizes[a], dtype=np.int64) * self.strides[a]).reshape(-1)
+        out = []
+        for block in self.blocks:
+            base = sum(i * self.strides[a] for a, (i, _) in block.static.items())
+            out.append(((base + offsets)[:, None] * self.seeds + np.arange(self.seeds)).reshape(-1))
+        return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+    def values(self, indices: Sequence[int], path_position: int) -> list[Any]:
+        """The coerced value of axis ``path_position`` for each run (vmapped or static)."""
+        _, axes = self._decode(np.asarray(indices))
+        if path_position in self.vmapped:
+            values = self.vmapped[path_position]
+            return [values[i] for i in axes[:, path_position]]
+        blocks = [self.blocks[self._block_of[key]] for key in self._static_keys(axes)]
+        return [b.static[path_position][1] for b in blocks]
+
+    def _static_keys(self, axes: np.ndarray) -> list[tuple[int, ...]]:
+        statics = [a for a in range(len(self.sizes)) if a not in self.vmapped]
+        return [tuple(int(v) for v in row) for row in axes[:, statics]]
+
+    def at(self, indices: Sequence[int]) -> list[RunPoint]:
+        seeds, axes = self._decode(np.asarray(indices))
+        runs = []
+        for index, seed, row, key in zip(indices, seeds, axes, self._static_keys(axes), strict=True):
+            block = self.blocks[self._block_of[key]]  # KeyError: not a run of this group
+            swept = {path: self.vmapped[a][row[a]] if a in self.vmapped else block.static[a][1]
+                     for a, path in enumerate(self.paths)}
+            label = ",".join(f"{short}={_format_value(v)}"
+                             for short, v in zip(self.labels, swept.values(), strict=True))
+            tag = f"{label},seed={seed}" if label else f"seed={seed}"
+            runs.append(RunPoint(int(index), int(seed), swept, f"{self.optimizer_name}[{tag}]"))
+        return runs
+
+    def __getitem__(self, item):
+        if isinstance(item, slice):
+            return self.at(self.indices()[item])
+        if item < 0:
+            item += len(self)
+        if not 0 <= item < len(self):
+            raise IndexError(item)
+        block, offset = divmod(item, self.per_block)
+        return self.at(self.indices()[block * self.per_block + offset: block * self.per_block + offset + 1])[0]
+
+    def __iter__(self):
+        indices = self.indices()
+        for start in range(0, len(indices), 4096):
+            yield from self.at(indices[start:start + 4096])
+
+
 @dataclasses.dataclass
 class Group:
     """Runs sharing one compiled program: the same static values."""
@@ -127,8 +245,12 @@ class Group:
     index: int
     config: dict[str, dict[str, Any]]  # section -> {field: value}, swept vmapped fields hold their first value
     vmapped: tuple[str, ...]  # "section.field" passed as arrays
-    runs: list[RunPoint]
+    runs: Sequence[RunPoint]  # a RunGrid (planned sweeps) or ExplicitRuns
     batch_size: int
+
+    def __post_init__(self):
+        if not isinstance(self.runs, RunGrid | ExplicitRuns):
+            self.runs = ExplicitRuns(self.runs)
 
     def component(self, section: str) -> tuple[str, dict[str, Any]]:
         values = dict(self.config[section])
@@ -136,6 +258,13 @@ class Group:
 
     def dynamic_arrays(self, runs: list[RunPoint], dtype) -> dict[str, np.ndarray]:
         return {key: np.asarray([r.swept[key] for r in runs], dtype=dtype) for key in self.vmapped}
+
+    def dynamic_arrays_at(self, indices: Sequence[int], dtype) -> dict[str, np.ndarray]:
+        """The vmapped values of the runs with these experiment indices, without building the runs."""
+        if isinstance(self.runs, RunGrid):
+            position = {path: a for a, path in enumerate(self.runs.paths)}
+            return {key: np.asarray(self.runs.values(indices, position[key]), dtype=dtype) for key in self.vmapped}
+        return self.dynamic_arrays(self.runs.at(indices), dtype)
 
     def problem_instance(self):
         """A host-side problem with the group's values (vmapped fields at their first value)."""
@@ -197,49 +326,67 @@ def plan(spec: Spec) -> Plan:
     if isinstance(spec.run.batch_size, Sweep):
         axes.append(("run.batch_size", tuple(int(v) for v in spec.run.batch_size.values)))
 
-    labels = _short_labels([a for a, _ in axes])
+    paths = [a for a, _ in axes]
+    short = _short_labels(paths)
+    sizes = [len(values) for _, values in axes]
+    name_axes = [a for a, path in enumerate(paths) if path.endswith(".name")]
     groups: dict[tuple, Group] = {}
-    index = 0
-    for combo in itertools.product(*(values for _, values in axes)):
-        assignment = dict(zip((a for a, _ in axes), combo, strict=True))
-        config = {s: dict(base[s]) for s in SECTIONS}
-        for path, value in assignment.items():
-            section, field = path.split(".", 1)
-            if section != "run":
-                config[section][field] = value
-        batch_size = int(assignment.get("run.batch_size", spec.run.batch_size))
-        # Coerce and complete with defaults, then split static / vmapped.
-        static_key: list[Any] = [batch_size]
-        vmapped: list[str] = []
-        for section in SECTIONS:
-            name = config[section]["name"]
-            declared = declared_params(section, name)
-            completed = {"name": name}
-            for field, param in declared.items():
-                if field in config[section]:
-                    completed[field] = param.coerce(f"{section}.{field}", config[section][field])
-                elif param.default is not None:
-                    completed[field] = param.default
-            config[section] = completed
-            for field, value in completed.items():
-                path = f"{section}.{field}"
-                if path in assignment:
-                    assignment[path] = value  # the coerced value (e.g. 500.0 -> 500 for an int)
-                if path in assignment and field != "name" and declared[field].vmapped:
-                    vmapped.append(path)
-                else:
-                    static_key.append((path, value))
-        key = tuple(static_key)
-        if key not in groups:
-            groups[key] = Group(len(groups), config, tuple(vmapped), [], batch_size)
-        group = groups[key]
-        label = ",".join(f"{labels[a]}={_format_value(v)}" for a, v in assignment.items())
-        for seed in range(spec.run.seeds):
-            tag = f"{label},seed={seed}" if label else f"seed={seed}"
-            name = f"{config['optimizer']['name']}[{tag}]"
-            group.runs.append(RunPoint(index, seed, dict(assignment), name))
-            index += 1
-    return Plan(spec, list(groups.values()), [a for a, _ in axes])
+    for name_combo in itertools.product(*(range(sizes[a]) for a in name_axes)):
+        names = {s: base[s]["name"] for s in SECTIONS}
+        for a, i in zip(name_axes, name_combo, strict=True):
+            names[paths[a].split(".", 1)[0]] = axes[a][1][i]
+        declared = {s: declared_params(s, names[s]) for s in SECTIONS}
+        param_of = functools.partial(_declared_param, declared)
+        # A swept float the component declares vmappable is a vmapped axis; every other axis is static.
+        vmapped_axes = [a for a, path in enumerate(paths) if a not in name_axes and path != "run.batch_size"
+                        and param_of(path) is not None and param_of(path).vmapped]
+        other_static = [a for a in range(len(paths)) if a not in name_axes and a not in vmapped_axes]
+        coerced_vmapped = {a: tuple(param_of(paths[a]).coerce(paths[a], v) for v in axes[a][1]) for a in vmapped_axes}
+        for other_combo in itertools.product(*(range(sizes[a]) for a in other_static)):
+            chosen = dict(zip(name_axes, name_combo, strict=True)) | dict(zip(other_static, other_combo, strict=True))
+            config = {s: dict(base[s]) for s in SECTIONS}
+            for a, i in chosen.items():
+                section, field = paths[a].split(".", 1)
+                if section != "run":
+                    config[section][field] = axes[a][1][i]
+            for a in vmapped_axes:  # the group's config holds a vmapped field's first value
+                section, field = paths[a].split(".", 1)
+                config[section][field] = axes[a][1][0]
+            batch_size = int(axes[paths.index("run.batch_size")][1][chosen[paths.index("run.batch_size")]]
+                             if "run.batch_size" in paths else spec.run.batch_size)
+            # Coerce and complete with defaults; the static values (swept static ones included) key the group.
+            static_key: list[Any] = [batch_size]
+            for section in SECTIONS:
+                completed = {"name": names[section]}
+                for field, param in declared[section].items():
+                    if field in config[section]:
+                        completed[field] = param.coerce(f"{section}.{field}", config[section][field])
+                    elif param.default is not None:
+                        completed[field] = param.default
+                config[section] = completed
+                for field, value in completed.items():
+                    if f"{section}.{field}" not in (paths[a] for a in vmapped_axes):
+                        static_key.append((f"{section}.{field}", value))
+            key = tuple(static_key)
+            if key not in groups:
+                grid = RunGrid(paths, sizes, spec.run.seeds, [short[p] for p in paths], names["optimizer"],
+                               coerced_vmapped)
+                groups[key] = Group(len(groups), config, tuple(paths[a] for a in vmapped_axes), grid, batch_size)
+            static_values = {}
+            for a, i in chosen.items():
+                section, field = paths[a].split(".", 1)
+                static_values[a] = (i, batch_size if paths[a] == "run.batch_size" else config[section][field])
+            groups[key].runs.add_block(static_values)
+    # Groups in the order of their first run, as the runs are enumerated.
+    ordered = sorted(groups.values(), key=lambda g: int(g.runs.indices().min()) if len(g.runs) else 0)
+    for i, group in enumerate(ordered):
+        group.index = i
+    return Plan(spec, ordered, paths)
+
+
+def _declared_param(declared: dict[str, dict[str, Param]], path: str) -> Param | None:
+    section, field = path.split(".", 1)
+    return declared[section].get(field) if section in declared else None
 
 
 def _short_labels(paths: Iterable[str]) -> dict[str, str]:

@@ -269,6 +269,14 @@ class GroupProgram:
             return sum(math.prod(x.shape) * x.dtype.itemsize for x in jax.tree_util.tree_leaves(tree))
 
         batch_bytes = nbytes(batch) if self.sampler_kind == "stream" else 0  # finite data is shared
-        n_metrics = 8 + 8 * len(self.probes)
-        curves = len(self.checkpoints) * n_metrics * 8
+        curves = len(self.checkpoints) * self.metrics_estimate() * 8
         return 4 * (nbytes(params) + nbytes(state)) + 3 * batch_bytes + curves + 1024
+
+    def metrics_estimate(self) -> int:
+        return 8 + 8 * len(self.probes)
+
+    def host_bytes_per_run(self) -> int:
+        """A conservative estimate of the host memory one run of a chunk needs once it is back: its
+        ``runs`` row (Python objects, then Arrow and Parquet buffers, ~4 KB measured) and its curves
+        (float64 values with run/step/metric columns, in NumPy, Arrow and Parquet: ~8 copies)."""
+        return 4096 + 8 * len(self.checkpoints) * self.metrics_estimate() * 8
