@@ -26,6 +26,8 @@ SHORT_NAMES = {"learning_rate": "lr"}
 LEARNING_RATE = Param("float", None, "base learning rate η₀ (the schedule's peak)", low=0.0, low_open=True,
                       required=True)
 BATCH_SIZE = Param("int", 1, "examples per step", low=1, high=1_000_000)
+PROBE_EVERY = Param("int", 1, "measure at every k-th checkpoint only (and at the first and last); skipped "
+                    "checkpoints cost nothing and store no value", low=1, high=1_000_000)
 
 
 def _registries():
@@ -78,9 +80,10 @@ def validate_components(spec: Spec) -> None:
     for i, item in enumerate(spec.probes):
         name, options = probe_name_options(item, f"probes[{i}]")
         entry = probes.get(name, f"probes[{i}]")
-        check_params(f"probes[{i}]", entry.params, options, name)
+        declared = probe_params(entry)
+        check_params(f"probes[{i}]", declared, options, name)
         for key, value in options.items():
-            entry.params[key].coerce(f"probes[{i}].{key}", value)
+            declared[key].coerce(f"probes[{i}].{key}", value)
     n_runs = count_runs(spec)
     if n_runs > MAX_RUNS:
         raise SpecError("spec", f"{n_runs} runs", f"at most {MAX_RUNS} runs in one experiment")
@@ -91,6 +94,11 @@ def validate_components(spec: Spec) -> None:
     checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
     for group in plan(spec).groups:
         group.check_data_source()
+
+
+def probe_params(entry) -> dict[str, Param]:
+    """A probe's declared options and the engine's own ``every``."""
+    return {**entry.params, "every": PROBE_EVERY}
 
 
 def probe_name_options(item: str | dict[str, Any], field: str) -> tuple[str, dict[str, Any]]:

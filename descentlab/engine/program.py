@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from descentlab.engine.plan import Group, probe_name_options
+from descentlab.engine.plan import Group, probe_name_options, probe_params
 from descentlab.engine.spec import Spec
 from descentlab.probes.base import Probe, ProbeContext
 from descentlab.problems.samplers import Sampler
@@ -73,10 +73,13 @@ class GroupProgram:
         self.schedule = SCHEDULES.get(schedule_name)
         self.sampler_kind = self.group.sampler_kind()
         self.probes: list[Probe] = []
+        self.probe_every: list[int] = []
         for i, item in enumerate(self.spec.probes):
             name, options = probe_name_options(item, f"probes[{i}]")
             entry = PROBES.get(name)
-            options = {k: entry.params[k].coerce(f"probes[{i}].{k}", v) for k, v in options.items()}
+            declared = probe_params(entry)
+            options = {k: declared[k].coerce(f"probes[{i}].{k}", v) for k, v in options.items()}
+            self.probe_every.append(int(options.pop("every", 1)))
             self.probes.append(entry.factory(**options))
         self.steps = int(self.spec.run.steps)
         self.factor = float(self.spec.run.divergence_factor)
@@ -161,12 +164,31 @@ class GroupProgram:
         carry = Carry(params0, opt_state, order, jnp.asarray(True), jnp.asarray(-1), zeros,
                       tuple(p.init(ctx0) for p in self.probes), jnp.asarray(jnp.nan, jnp.result_type(float)))
 
-        def measure(carry: Carry, t) -> tuple[dict[str, jax.Array], Carry]:
+        last = len(self.checkpoints) - 1
+        real = jnp.result_type(float)
+
+        def measure_one(probe: Probe, every: int, ctx: ProbeContext, state, k) -> tuple[dict, Any]:
+            """The probe's values (as floats), or NaN without computing them where checkpoint k is not due.
+
+            k is the checkpoint's index, the same for every run of a vmapped block, so the
+            ``lax.cond`` stays a branch (under ``vmap`` a batched predicate would compute both sides)."""
+            def compute():
+                out, new_state = probe.measure(ctx, state)
+                return {name: jnp.asarray(v, real) for name, v in out.items()}, new_state
+
+            if every == 1:
+                return compute()
+            shapes = jax.eval_shape(compute)[0]
+            due = (k % every == 0) | (k == last)
+            return jax.lax.cond(due, compute,
+                                lambda: ({n: jnp.full(a.shape, jnp.nan, a.dtype) for n, a in shapes.items()}, state))
+
+        def measure(carry: Carry, t, k=0) -> tuple[dict[str, jax.Array], Carry]:
             ctx = context(carry.params, carry.opt_state, carry.last_update, t)
             values: dict[str, jax.Array] = {"batch_loss": carry.batch_loss}
             states = []
-            for probe, state in zip(self.probes, carry.probe_states, strict=True):
-                out, state = probe.measure(ctx, state)
+            for probe, every, state in zip(self.probes, self.probe_every, carry.probe_states, strict=True):
+                out, state = measure_one(probe, every, ctx, state, k)
                 clash = set(out) & set(values)
                 if clash:
                     raise ValueError(f"probes report the same metric twice: {sorted(clash)}")
@@ -200,7 +222,7 @@ class GroupProgram:
             return advance(t, carry)[0]
 
         def segment(carry: Carry, bounds):
-            start, end = bounds
+            start, end, k = bounds
             if not self.uses_last_update:
                 carry = jax.lax.fori_loop(start, end, step, carry)
             else:
@@ -209,12 +231,13 @@ class GroupProgram:
                 carry = jax.lax.fori_loop(start, end - 1, step, carry)
                 carry, updates = advance(end - 1, carry)  # carry.alive now says whether it was applied
                 carry = carry._replace(last_update=_select(carry.alive, updates, carry.last_update))
-            return measure(carry, end)[::-1]
+            return measure(carry, end, k)[::-1]
 
         first, carry = measure(carry, jnp.asarray(0))
         starts = jnp.asarray(self.checkpoints[:-1], jnp.int32)
         ends = jnp.asarray(self.checkpoints[1:], jnp.int32)
-        carry, rest = jax.lax.scan(segment, carry, (starts, ends))
+        indices = jnp.arange(1, len(self.checkpoints), dtype=jnp.int32)
+        carry, rest = jax.lax.scan(segment, carry, (starts, ends, indices))
         curves = {k: jnp.concatenate([first[k][None], rest[k]]) for k in first}
         return {"curves": curves, "divergence_step": carry.divergence_step}
 

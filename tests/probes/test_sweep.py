@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from descentlab.engine import run_spec, spec_from_dict
 from descentlab.probes import PROBES
@@ -115,3 +116,43 @@ def test_update_ratio_is_the_last_step_of_each_segment(tmp_path):
             np.testing.assert_allclose(ratio[t], (norm[t - 1] - norm[t]) / norm[t], rtol=1e-10)
         # a 5-step segment reports its last step only: GD contracts by (1 − η) per step on f = θ²/2
         np.testing.assert_allclose(ratio[12], ratio[7], rtol=1e-10)
+
+
+def test_probe_every_k_checkpoints_measures_only_there_and_skips_the_work(tmp_path):
+    """``every = 3``: values at checkpoints 0, 3, 6 … and the last, equal to those measured at every
+    checkpoint; nothing stored elsewhere; and the program branches (``conditional``) rather than
+    computing the probe everywhere and selecting, though the runs are vmapped."""
+    from descentlab.engine.executors import ProgramCache
+
+    def spec(every):
+        probe = {"name": "sharpness", "iterations": 8} | ({"every": every} if every else {})
+        return spec_from_dict({
+            "name": "every",
+            "problem": {"name": "least_squares", "dim": 8, "spectrum": "power_law", "noise": 0.1},
+            "optimizer": {"name": "sgd", "learning_rate": {"grid": [0.2, 0.5]}},
+            "run": {"steps": 40, "seeds": 2, "checkpoints": list(range(0, 41, 5))},
+            "probes": ["loss", probe],
+        })
+
+    stores = {}
+    for every in (None, 3):
+        summary = run_spec(spec(every), tmp_path / str(every))
+        curves = Store(tmp_path / str(every)).read(summary.experiment, "curves")
+        stores[every] = curves[curves.metric == "sharpness"].set_index(["run", "step"])["value"].sort_index()
+    steps = sorted({s for _, s in stores[3].index})
+    assert steps == [0, 15, 30, 40]  # checkpoint indices 0, 3, 6 and the last (8)
+    np.testing.assert_array_equal(stores[3].to_numpy(), stores[None].loc[stores[3].index].to_numpy())
+    program = ProgramCache(spec(3)).program(0)
+    hlo = program.batched(2).lower(*program.example_inputs(2, np.float32)).as_text()
+    assert "stablehlo.case" in hlo or "conditional" in hlo
+
+
+def test_probe_every_is_validated():
+    from descentlab.params import SpecError
+
+    with pytest.raises(SpecError, match=r"probes\[0\]\.every"):
+        spec_from_dict({
+            "name": "every", "problem": {"name": "least_squares", "dim": 4},
+            "optimizer": {"name": "sgd", "learning_rate": 0.1}, "run": {"steps": 10},
+            "probes": [{"name": "loss", "every": 0}],
+        })
