@@ -18,6 +18,11 @@ diverge draws the trainability boundary, which is fractal over many decades of s
 
 Metric: ``train_loss`` (the monitored quantity of the divergence test).
 
+Speed: ``grad`` is written by hand (equal to autodiff to rounding, tested in float64) and the
+forward is laid out hidden-major (n × N), so that under ``vmap`` over runs sharing the data each
+product is one large matrix product and nothing is transposed: about 5 µs per run·step in float64
+on 2 CPU cores, against about 15 µs with autodiff.
+
 Reference: Sohl-Dickstein, *The boundary of neural network trainability is fractal* (2402.06184).
 """
 
@@ -51,12 +56,6 @@ _ACTIVATIONS = {
     "relu": (math.sqrt(2.0), jax.nn.relu, lambda u, h: (u > 0).astype(h.dtype)),
     "identity": (1.0, lambda u: u, lambda u, h: jnp.ones_like(h)),
 }
-
-
-def _activation(name: str):
-    """φ with the paper's gain: tanh(√2 z), √2·relu(z), or z."""
-    gain, psi, _ = _ACTIVATIONS[name]
-    return lambda z: psi(gain * z)
 
 
 @register_problem("fractal_net")
@@ -93,10 +92,17 @@ class FractalNet(Problem):
             "output": self.init_scale * jax.random.normal(k1, (self.width,), dtype),
         }
 
+    def _hidden(self, params: dict[str, jax.Array], x: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """(scaled inputs x̃ = g·x/√d (N, d), pre-activations U = W₀x̃ᵀ (n, N), H = ψ(U)), hidden-major."""
+        gain, psi, _ = _ACTIVATIONS[self.activation]
+        xs = x * (gain / math.sqrt(self.input_dim))
+        u = params["hidden"] @ xs.T
+        return xs, u, psi(u)
+
     def predict(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
         """f(x) for inputs of shape (..., d): the paper's mean-field net, pre-activations O(1)."""
-        z = x @ params["hidden"].T / jnp.sqrt(self.input_dim)
-        return _activation(self.activation)(z) @ params["output"] / self.width
+        _, _, h = self._hidden(params, x.reshape(-1, self.input_dim))
+        return ((params["output"] @ h) / self.width).reshape(x.shape[:-1])
 
     def dataset(self) -> dict[str, jax.Array]:
         x, y = fractal_data(self.n_data, self.input_dim, self.data_seed)
@@ -127,13 +133,10 @@ class FractalNet(Problem):
         two big products are single (runs·n)-row matrix products with no transposes, and the
         activation is evaluated once (its slope is read off its value: 1 − tanh²).
         """
-        gain, psi, slope = _ACTIVATIONS[self.activation]
-        x, y = batch["x"], batch["y"]
-        n = self.width
-        xs = x * (gain / math.sqrt(self.input_dim))  # (N, d): a constant of the full-batch program
-        w0, w1 = params["hidden"], params["output"]
-        u = w0 @ xs.T  # (n, N)
-        h = psi(u)
+        slope = _ACTIVATIONS[self.activation][2]
+        y, n = batch["y"], self.width
+        xs, u, h = self._hidden(params, batch["x"])
+        w1 = params["output"]
         r = (w1 @ h) / n - y  # (N,)
         s = r * (2.0 / y.shape[0])
         delta = slope(u, h) * ((w1 / n)[:, None] * s[None, :])  # ∂L/∂U, (n, N)

@@ -2,6 +2,7 @@
 
 import jax
 import numpy as np
+import pytest
 
 from descentlab.engine import run_spec, spec_from_dict
 from descentlab.problems.fractal_net import FractalNet
@@ -43,3 +44,43 @@ def test_small_rates_train_and_huge_rates_diverge(tmp_path):
     k_init = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(0), 0), 5)[0]  # the engine's init key
     initial = float(problem.loss(problem.init(k_init), problem.dataset()))
     assert runs.loc[0.5, "final_train_loss"] < initial
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "identity"])
+@pytest.mark.parametrize(("width", "input_dim", "n_points"), [(16, 16, 0), (5, 3, 7)])
+def test_hand_gradient_equals_autodiff_in_float64(activation, width, input_dim, n_points):
+    with jax.enable_x64(True):
+        problem = FractalNet(width=width, input_dim=input_dim, n_points=n_points, activation=activation)
+        params = problem.init(jax.random.PRNGKey(4))
+        params = {"hidden": 2.0 * params["hidden"], "output": params["output"]}  # relu: both signs of U
+        data = problem.dataset()
+        assert data["x"].dtype == np.float64
+        loss, grads = problem.grad(params, data)
+        ref_loss, ref_grads = jax.value_and_grad(problem.loss)(params, data)
+        np.testing.assert_allclose(float(loss), float(ref_loss), rtol=1e-14)
+        for key in ("hidden", "output"):
+            assert grads[key].shape == params[key].shape
+            np.testing.assert_allclose(np.asarray(grads[key]), np.asarray(ref_grads[key]), rtol=1e-12,
+                                       atol=1e-14 * float(np.abs(ref_grads[key]).max()))
+        # a minibatch (any leading size), and a vmapped sweep of parameters as in the engine
+        batch = jax.tree_util.tree_map(lambda a: a[:5], data)
+        _, mini = problem.grad(params, batch)
+        ref_mini = jax.grad(problem.loss)(params, batch)
+        np.testing.assert_allclose(np.asarray(mini["hidden"]), np.asarray(ref_mini["hidden"]), rtol=1e-12,
+                                   atol=1e-14)
+        stacked = jax.tree_util.tree_map(lambda a: np.stack([a, -0.5 * a]), params)
+        _, batched = jax.vmap(problem.grad, in_axes=(0, None))(stacked, data)
+        _, second = problem.grad(jax.tree_util.tree_map(lambda a: a[1], stacked), data)
+        np.testing.assert_allclose(np.asarray(batched["hidden"][1]), np.asarray(second["hidden"]), rtol=1e-12,
+                                   atol=1e-14)
+
+
+def test_predict_takes_any_leading_shape():
+    problem = FractalNet(width=5, input_dim=3)
+    params = problem.init(jax.random.PRNGKey(2))
+    x = np.asarray(problem.dataset()["x"])[:6]
+    flat = np.asarray(problem.predict(params, x))
+    assert flat.shape == (6,)
+    np.testing.assert_allclose(np.asarray(problem.predict(params, x.reshape(2, 3, 3))), flat.reshape(2, 3), rtol=1e-6)
+    assert problem.predict(params, x[0]).shape == ()
+    np.testing.assert_allclose(float(problem.predict(params, x[0])), flat[0], rtol=1e-6)
