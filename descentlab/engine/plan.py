@@ -135,13 +135,18 @@ class ExplicitRuns(list):
     def indices(self) -> np.ndarray:
         return np.asarray([r.index for r in self], np.int64)
 
+    @functools.cached_property
+    def _by_index(self) -> dict[int, RunPoint]:
+        return {r.index: r for r in self}
+
     def at(self, indices: Sequence[int]) -> list[RunPoint]:
-        if not hasattr(self, "_by_index"):
-            self._by_index = {r.index: r for r in self}
         return [self._by_index[int(i)] for i in indices]
 
     def seeds_of(self, indices: Sequence[int]) -> np.ndarray:
         return np.asarray([r.seed for r in self.at(indices)], np.int64)
+
+    def values(self, indices: Sequence[int], path: str) -> list[Any]:
+        return [r.swept[path] for r in self.at(indices)]
 
 
 @dataclasses.dataclass
@@ -164,6 +169,7 @@ class RunGrid(Sequence[RunPoint]):
     def __init__(self, paths: Sequence[str], sizes: Sequence[int], seeds: int, labels: Sequence[str],
                  optimizer_name: str, vmapped: dict[int, tuple[Any, ...]]):
         self.paths = tuple(paths)
+        self.position = {path: a for a, path in enumerate(self.paths)}
         self.sizes = tuple(int(n) for n in sizes)
         self.strides = tuple(int(np.prod(self.sizes[a + 1:], dtype=np.int64)) for a in range(len(self.sizes)))
         self.seeds = int(seeds)
@@ -193,19 +199,32 @@ class RunGrid(Sequence[RunPoint]):
     def seeds_of(self, indices: Sequence[int]) -> np.ndarray:
         return np.asarray(indices, np.int64) % self.seeds
 
+    def _base(self, block: _Block) -> int:
+        """Flat axis combination of the block's static values (its vmapped axes at index 0)."""
+        return sum(i * self.strides[a] for a, (i, _) in block.static.items())
+
     def indices(self) -> np.ndarray:
         """Experiment indices of the group's runs, in the group's order."""
         offsets = np.zeros(1, np.int64)
         for a in self.vmapped_positions:
             offsets = (offsets[:, None] + np.arange(self.sizes[a], dtype=np.int64) * self.strides[a]).reshape(-1)
-        out = []
-        for block in self.blocks:
-            base = sum(i * self.strides[a] for a, (i, _) in block.static.items())
-            out.append(((base + offsets)[:, None] * self.seeds + np.arange(self.seeds)).reshape(-1))
+        out = [((self._base(block) + offsets)[:, None] * self.seeds + np.arange(self.seeds)).reshape(-1)
+               for block in self.blocks]
         return np.concatenate(out) if out else np.zeros(0, np.int64)
 
-    def values(self, indices: Sequence[int], path_position: int) -> list[Any]:
-        """The coerced value of axis ``path_position`` for each run (vmapped or static)."""
+    def _index_of(self, position: int) -> int:
+        """Experiment index of the group's ``position``-th run (the same order as :meth:`indices`)."""
+        block, offset = divmod(position, self.per_block)
+        combo, seed = divmod(offset, self.seeds)
+        flat = self._base(self.blocks[block])
+        for a in reversed(self.vmapped_positions):  # the last axis varies fastest
+            combo, i = divmod(combo, self.sizes[a])
+            flat += i * self.strides[a]
+        return flat * self.seeds + seed
+
+    def values(self, indices: Sequence[int], path: str) -> list[Any]:
+        """The coerced value of axis ``path`` for each run (vmapped or static)."""
+        path_position = self.position[path]
         _, axes = self._decode(np.asarray(indices))
         if path_position in self.vmapped:
             values = self.vmapped[path_position]
@@ -237,8 +256,7 @@ class RunGrid(Sequence[RunPoint]):
             item += len(self)
         if not 0 <= item < len(self):
             raise IndexError(item)
-        block, offset = divmod(item, self.per_block)
-        return self.at(self.indices()[block * self.per_block + offset: block * self.per_block + offset + 1])[0]
+        return self.at([self._index_of(item)])[0]
 
     def __iter__(self):
         indices = self.indices()
@@ -269,10 +287,7 @@ class Group:
 
     def dynamic_arrays_at(self, indices: Sequence[int], dtype) -> dict[str, np.ndarray]:
         """The vmapped values of the runs with these experiment indices, without building the runs."""
-        if isinstance(self.runs, RunGrid):
-            position = {path: a for a, path in enumerate(self.runs.paths)}
-            return {key: np.asarray(self.runs.values(indices, position[key]), dtype=dtype) for key in self.vmapped}
-        return self.dynamic_arrays(self.runs.at(indices), dtype)
+        return {key: np.asarray(self.runs.values(indices, key), dtype=dtype) for key in self.vmapped}
 
     def problem_instance(self):
         """A host-side problem with the group's values (vmapped fields at their first value)."""
@@ -350,6 +365,7 @@ def plan(spec: Spec) -> Plan:
                         and param_of(path) is not None and param_of(path).vmapped]
         other_static = [a for a in range(len(paths)) if a not in name_axes and a not in vmapped_axes]
         coerced_vmapped = {a: tuple(param_of(paths[a]).coerce(paths[a], v) for v in axes[a][1]) for a in vmapped_axes}
+        vmapped_paths = {paths[a] for a in vmapped_axes}
         for other_combo in itertools.product(*(range(sizes[a]) for a in other_static)):
             chosen = dict(zip(name_axes, name_combo, strict=True)) | dict(zip(other_static, other_combo, strict=True))
             config = {s: dict(base[s]) for s in SECTIONS}
@@ -373,7 +389,7 @@ def plan(spec: Spec) -> Plan:
                         completed[field] = param.default
                 config[section] = completed
                 for field, value in completed.items():
-                    if f"{section}.{field}" not in (paths[a] for a in vmapped_axes):
+                    if f"{section}.{field}" not in vmapped_paths:
                         static_key.append((f"{section}.{field}", value))
             key = tuple(static_key)
             if key not in groups:

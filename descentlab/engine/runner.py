@@ -173,7 +173,7 @@ def _columns(spec: Spec, the_plan: Plan, result: ChunkResult, experiment: str) -
     if metrics:
         values = np.stack([result.curves[m] for m in metrics], axis=-1).astype(np.float64)  # (run, ckpt, metric)
         checkpoints = _checkpoints(spec)
-        run_ids = np.repeat(np.asarray([r.index for r in runs], np.int64), n_ckpt * len(metrics))
+        run_ids = np.repeat(columns["run"], n_ckpt * len(metrics))
         step_ids = np.tile(np.repeat(checkpoints, len(metrics)), n_runs)
         metric_ids = np.tile(np.arange(len(metrics), dtype=np.int32), n_runs * n_ckpt)
         flat = values.reshape(-1)
