@@ -70,7 +70,30 @@ class _Progress:
             self.bar = None
 
 
-def _summary_table(runs, title: str) -> Table:
+SUMMARY_ROWS = 24
+"""Most rows the summary table prints; a longer one shows its first and last halves and a count between."""
+
+
+def _cell(value, digits: int = 4) -> str:
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def _distinguishing_digits(values: list, most: int = 12) -> int:
+    """The fewest significant digits (at least 4) that keep an axis's distinct values distinct when printed:
+    a zoom window's learning rates differ only in their fifth or sixth digit."""
+    distinct = {v for v in values if isinstance(v, float)}
+    digits = 4
+    while digits < most and len({f"{v:.{digits}g}" for v in distinct}) < len(distinct):
+        digits += 1
+    return digits
+
+
+def _summary_table(runs, title: str, max_rows: int = SUMMARY_ROWS) -> Table:
+    """One row per combination of the swept axes: runs, diverged, and the mean of the first three ``final_*``
+    columns over the runs that did not diverge. Aggregated in one pandas groupby (a fractal map has 16 384
+    groups), and cut to ``max_rows`` rows with the number left out in the middle."""
+    import pandas as pd
+
     from descentlab.report.figures import swept_axes
 
     table = Table(title=title, show_lines=False)
@@ -78,13 +101,29 @@ def _summary_table(runs, title: str) -> Table:
     finals = [c for c in runs.columns if c.startswith("final_")][:3]
     for col in [*axes, "runs", "diverged", *[f"mean {f[6:]}" for f in finals]]:
         table.add_column(col, justify="right")
-    groups = runs.groupby(axes, dropna=False, sort=True) if axes else [((), runs)]
-    for key, members in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        ok = members[members["status"] == "ok"]
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in key]
-        cells += [str(len(members)), str(len(members) - len(ok))]
-        cells += [f"{ok[f].mean():.4g}" if len(ok) else "—" for f in finals]
+    ok = runs["status"] == "ok"
+    frame = runs[axes].copy() if axes else runs[[]].copy()
+    frame["_ok"] = ok.astype(int)
+    for f in finals:
+        frame[f] = runs[f].where(ok)
+    if not axes:
+        frame["_all"] = 0
+    keys = axes or ["_all"]
+    summary = frame.groupby(keys, dropna=False, sort=True).agg(**{"_runs": ("_ok", "size"), "_good": ("_ok", "sum"),
+                             **{f: (f, "mean") for f in finals}}).reset_index()
+    head = max_rows // 2
+    left_out = max(len(summary) - 2 * head, 0) if len(summary) > max_rows else 0
+    if left_out:
+        summary = pd.concat([summary.iloc[:head], summary.iloc[-head:]])
+    columns = {c: summary[c].tolist() for c in summary.columns}
+    digits = {a: _distinguishing_digits(columns[a]) for a in axes}
+    for position in range(len(summary)):
+        if left_out and position == head:
+            table.add_row(f"… {left_out} more", *[""] * (len(table.columns) - 1))
+        good = columns["_good"][position]
+        cells = [_cell(columns[a][position], digits[a]) for a in axes]
+        cells += [str(columns["_runs"][position]), str(columns["_runs"][position] - good)]
+        cells += [_cell(columns[f][position]) if good else "—" for f in finals]
         table.add_row(*cells)
     return table
 

@@ -98,3 +98,46 @@ def test_predict_prints_and_writes_csv(tmp_path):
     assert out.exit_code == 0 and target.read_text().startswith("step,risk")
     bad = CliRunner().invoke(app, ["predict", "sgd_least_squares", "--param", "dim=-4"])
     assert bad.exit_code == 2 and bad.output.startswith("error: param.dim")
+
+
+def _table_rows(table):
+    columns = [list(column.cells) for column in table.columns]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def test_summary_table_matches_per_group_means_and_cuts_long_tables():
+    import numpy as np
+    import pandas as pd
+
+    from descentlab.cli import _summary_table
+
+    rng = np.random.default_rng(0)
+    lrs, widths = np.geomspace(0.01, 1.0, 10), [4, 8, 16]
+    rows = [{"lr": lr, "width": w, "seed": s, "status": "diverged" if (lr > 0.5 and s == 0) else "ok",
+             "final_loss": rng.normal(), "final_gnorm": rng.normal()}
+            for lr in lrs for w in widths for s in range(3)]
+    runs = pd.DataFrame(rows)
+    runs.loc[runs["status"] != "ok", "final_loss"] = np.inf
+    table = _summary_table(runs, "t", max_rows=100)
+    assert [c.header for c in table.columns][-4:] == ["runs", "diverged", "mean loss", "mean gnorm"]
+    printed = _table_rows(table)
+    assert len(printed) == 30
+    for cells, ((lr, w), members) in zip(printed, runs.groupby(["lr", "width"]), strict=True):
+        ok = members[members["status"] == "ok"]
+        assert cells[-4:-2] == [str(len(members)), str(len(members) - len(ok))]
+        assert cells[-2] == f"{ok['final_loss'].mean():.4g}"   # the diverged run's inf is left out
+        assert cells[:2] == [f"{lr:.4g}", str(w)]
+    cut = _table_rows(_summary_table(runs, "t", max_rows=10))
+    assert len(cut) == 11 and cut[5][0] == "… 20 more"
+    assert cut[:5] == printed[:5] and cut[6:] == printed[-5:]
+
+
+def test_summary_table_prints_close_axis_values_apart():
+    import pandas as pd
+
+    from descentlab.cli import _summary_table
+
+    lrs = [85.8512, 85.8519, 85.8526]
+    runs = pd.DataFrame({"lr": lrs, "status": ["ok"] * 3, "final_loss": [1.0, 2.0, 3.0]})
+    printed = [row[0] for row in _table_rows(_summary_table(runs, "zoom"))]
+    assert printed == ["85.851", "85.852", "85.853"]          # five digits keep them apart; four would not
