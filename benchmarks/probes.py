@@ -5,8 +5,10 @@ digits, MSE loss.
 
 1. ``sharpness / grad``: one ``sharpness`` measurement (20 Lanczos iterations on the full batch)
    over one full-batch ``value_and_grad``; both jitted, timed after compilation with
-   ``block_until_ready``, minimum over repeats, with OpenBLAS on one thread as the engine runs its
-   programs (``blas_single_threaded``). Budget: ≤ 25.
+   ``block_until_ready``, median of 60 repeats each, with OpenBLAS on one thread as the engine runs
+   its programs (``blas_single_threaded``). The budgeted ratio times the two in alternation, as a
+   probe runs between training steps (a noisy spell of a shared machine then hits both alike); the
+   ratio of each timed back to back, with caches warm for it alone, is printed too. Budget: ≤ 25.
 2. ``probe overhead``: a 5 000-step full-batch Adam run through the engine (``run_spec``; linear
    checkpoints, 100 of them) with the whole probe set that applies to this problem, over the same
    run with no probes; the engine's run time excludes compilation. Budget: ≤ 1.5 (adds ≤ 50 %).
@@ -24,6 +26,7 @@ import tempfile
 import time
 
 import jax
+import numpy as np
 
 from descentlab.engine import run_spec, spec_from_dict
 from descentlab.engine.executors import blas_single_threaded
@@ -52,14 +55,18 @@ PROBE_SET_DEFAULTS = [
 ]
 
 
-def timed(fn, *args, repeats: int = 15) -> float:
-    jax.block_until_ready(fn(*args))  # compile
-    times = []
+def interleaved(fns: list, args: list[tuple], repeats: int = 60) -> list[float]:
+    """Median seconds of each function, timed in alternation so that a slow spell of a shared machine
+    hits all of them alike (the ratio is what the budget is about)."""
+    for fn, a in zip(fns, args, strict=True):
+        jax.block_until_ready(fn(*a))  # compile
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return min(times)  # the least-disturbed repeat: the machine may be shared
+        for fn, a, out in zip(fns, args, times, strict=True):
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*a))
+            out.append(time.perf_counter() - start)
+    return [float(np.median(t)) for t in times]
 
 
 def sharpness_ratio() -> tuple[float, float, float]:
@@ -73,9 +80,12 @@ def sharpness_ratio() -> tuple[float, float, float]:
         ctx = ProbeContext(params, params, problem, data, key, 0, (), 0.0, None)
         return probe.measure(ctx, ())[0]["sharpness"]
 
+    fns, args = [grad, jax.jit(sharp)], [(params, data), (params, data, jax.random.PRNGKey(1))]
     with blas_single_threaded():  # as the engine runs its programs
-        t_grad = timed(grad, params, data)
-        t_sharp = timed(jax.jit(sharp), params, data, jax.random.PRNGKey(1))
+        t_grad, t_sharp = interleaved(fns, args)
+        (t_grad_alone,), (t_sharp_alone,) = (interleaved([f], [a]) for f, a in zip(fns, args, strict=True))
+    print(f"back to back (warm caches, each alone): grad {t_grad_alone * 1e3:.3f} ms, sharpness "
+          f"{t_sharp_alone * 1e3:.3f} ms, ratio {t_sharp_alone / t_grad_alone:.1f}")
     return t_sharp / t_grad, t_grad, t_sharp
 
 
@@ -94,7 +104,7 @@ def run_seconds(probes: list) -> float:
 
 def main() -> None:
     ratio, t_grad, t_sharp = sharpness_ratio()
-    print(f"full-batch grad {t_grad * 1e3:.2f} ms; sharpness (20 Lanczos) {t_sharp * 1e3:.2f} ms")
+    print(f"alternating: full-batch grad {t_grad * 1e3:.3f} ms; sharpness (20 Lanczos) {t_sharp * 1e3:.3f} ms")
     bare = run_seconds([])
     chosen = run_seconds(PROBE_SET)
     defaults = run_seconds(PROBE_SET_DEFAULTS)

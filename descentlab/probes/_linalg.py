@@ -55,7 +55,7 @@ def take_batch(batch: Batch, size: int) -> Batch:
 def _orthogonalize(w: jax.Array, basis: jax.Array, passes: int = 2) -> jax.Array:
     """w minus its projection on the rows of ``basis`` (rows not yet filled are zero), ``passes`` times."""
     for _ in range(passes):
-        w = w - basis.T @ (basis @ w)
+        w = w - (basis @ w) @ basis
     return w
 
 

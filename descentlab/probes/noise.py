@@ -11,6 +11,10 @@ r"""Gradient noise: the noise scale, the gradient signal-to-noise ratio, and an 
 * ``gsnr`` the mean over parameters j of :math:`\bar g_j^2/\hat\sigma_j^2` (Liu et al., *Understanding
   Why Neural Networks Generalize Well Through GSNR of Parameters*, ICLR 2020, 2001.07384).
 
+Dense networks compute :math:`\bar g` and :math:`\sum_i(g_i-\bar g)^2` from one backward pass
+(``problem.example_gradient_moments``, BackPACK's second-moment trick, Dangel et al. 2020); others
+from the matrix of per-example gradients.
+
 For a finite dataset the evaluation batch is the whole training set, so :math:`\bar g` is the exact
 full gradient. For linear regression :math:`\ell=\frac12(x^\top\theta-y)^2`, :math:`x\sim\mathcal N(0,K)`,
 :math:`y=x^\top\theta^\star+\sigma\varepsilon`, :math:`e=\theta-\theta^\star`, the population values are
@@ -49,14 +53,23 @@ def example_gradients(problem: Problem, params: Params, batch: Batch) -> jax.Arr
     return jax.vmap(grad, in_axes=(None, 0))(flat, batch)
 
 
-def noise_statistics(grads: jax.Array) -> dict[str, jax.Array]:
-    n = grads.shape[0]
+def gradient_moments(problem: Problem, params: Params, batch: Batch) -> tuple[jax.Array, jax.Array, int]:
+    """(ḡ, Σ_i (g_i − ḡ)², n) per parameter: the problem's own ``example_gradient_moments`` where it has one
+    (dense networks: one backward pass, :mod:`descentlab.problems._dense_layers`), else from the (n, P)
+    matrix of per-example gradients."""
+    n = jax.tree_util.tree_leaves(batch)[0].shape[0]
+    if callable(getattr(problem, "example_gradient_moments", None)):
+        return (*problem.example_gradient_moments(params, batch), n)
+    grads = example_gradients(problem, params, batch)
     mean = jnp.mean(grads, axis=0)
-    centred = grads - mean
-    variance = jnp.sum(centred**2, axis=0) / (n - 1)  # per parameter
+    return mean, jnp.sum((grads - mean) ** 2, axis=0), n
+
+
+def noise_statistics(mean: jax.Array, centred_squares: jax.Array, n: int) -> dict[str, jax.Array]:
+    variance = centred_squares / (n - 1)  # per parameter
     trace = jnp.sum(variance)
     signal = jnp.sum(mean**2)
-    tiny = jnp.finfo(grads.dtype).tiny
+    tiny = jnp.finfo(mean.dtype).tiny
     gsnr = jnp.where(variance > tiny, mean**2 / jnp.maximum(variance, tiny), 0.0)
     counted = jnp.maximum(jnp.sum(variance > tiny), 1)
     return {"noise_scale": trace / signal, "gradient_variance": trace, "gsnr": jnp.sum(gsnr) / counted}
@@ -68,7 +81,7 @@ class NoiseScale(Probe):
 
     def measure(self, ctx: ProbeContext, state: Any) -> tuple[dict[str, jax.Array], Any]:
         batch = take_batch(ctx.eval_batch, self.batch_size)
-        return noise_statistics(example_gradients(ctx.problem, ctx.params, batch)), state
+        return noise_statistics(*gradient_moments(ctx.problem, ctx.params, batch)), state
 
 
 @register_probe(

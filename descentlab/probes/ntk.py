@@ -13,7 +13,9 @@ with ``center = true`` both matrices are centred first, :math:`K\mapsto CKC`, :m
 (centred alignment); and the relative drift from initialization
 :math:`\|K_t-K_0\|_F/\|K_0\|_F` (K₀ at θ₀ is kept in the probe state).
 
-For a linear model :math:`f(x)=x^\top w`, K is the data Gram matrix :math:`XX^\top`.
+For a linear model :math:`f(x)=x^\top w`, K is the data Gram matrix :math:`XX^\top`. A problem made only of
+dense layers may provide ``ntk(params, inputs)``, computed by structured derivatives without forming
+the (n·c × P) Jacobian (Novak et al. 2022); the generic path is the Jacobian Gram.
 
 Needs ``problem.predict(params, inputs) -> outputs`` (network problems) and ``batch["x"]``,
 ``batch["y"]``; a problem without ``predict`` is an error at trace time.
@@ -57,7 +59,11 @@ def output_jacobians(problem: Problem, params: Params, inputs: jax.Array) -> jax
 
 
 def empirical_ntk(problem: Problem, params: Params, inputs: jax.Array) -> jax.Array:
-    """K_ij = Σ_a ⟨∇f_a(x_i), ∇f_a(x_j)⟩, shape (n, n)."""
+    """K_ij = Σ_a ⟨∇f_a(x_i), ∇f_a(x_j)⟩, shape (n, n): the problem's own ``ntk(params, inputs)`` where it has
+    one (dense networks compute it by structured derivatives, :mod:`descentlab.problems._dense_layers`), else the
+    Gram of explicit per-example Jacobians."""
+    if callable(getattr(problem, "ntk", None)):
+        return problem.ntk(params, inputs)
     jac = output_jacobians(problem, params, inputs)
     return jnp.einsum("iap,jap->ij", jac, jac)
 

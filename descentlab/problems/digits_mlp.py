@@ -22,12 +22,22 @@ at the Edge of Stability* (2103.00065); Jacot, Gabriel, Hongler, *Neural Tangent
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
-from descentlab.problems._digits import ACTIVATIONS, LOSSES, N_CLASSES, N_DIGITS, DigitsClassification, activation
+from descentlab.problems._dense_layers import DenseInput, dense_stack_gradient_moments, dense_stack_ntk
+from descentlab.problems._digits import (
+    ACTIVATIONS,
+    LOSSES,
+    N_CLASSES,
+    N_DIGITS,
+    DigitsClassification,
+    activation,
+    classification_loss,
+)
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
 
@@ -75,13 +85,34 @@ class DigitsMLP(DigitsClassification, Problem):
 
     def predict(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
         """Outputs (…, 10) for inputs ``x`` of shape (…, 64) (the batch key is ``"x"``)."""
+        return self._forward(params, x)[0]
+
+    def _forward(self, params: dict[str, jax.Array], x: jax.Array,
+                 shifts: Sequence[jax.Array] | None = None) -> tuple[jax.Array, list[DenseInput]]:
+        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for :meth:`ntk`)."""
         phi = activation(self.activation)
         n_layers = len(self.layer_sizes) - 1
-        h = x
+        h, inputs = x, []
         for i in range(1, n_layers + 1):
             w = params[f"w{i}"]
             scale = 1.0 if self.parameterization == "standard" else 1.0 / jnp.sqrt(w.shape[0])
+            inputs.append(DenseInput(h, scale, bias=True))
             h = scale * (h @ w) + params[f"b{i}"]
+            if shifts is not None:
+                h = h + shifts[i - 1]
             if i < n_layers:
                 h = phi(h)
-        return h
+        return h, inputs
+
+    def ntk(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
+        """The output-summed empirical NTK on inputs (n, 64), by structured derivatives (no parameter Jacobian)."""
+        return dense_stack_ntk(lambda shifts: self._forward(params, x, shifts), self.layer_sizes[1:], x.shape[0],
+                               params["w1"].dtype)
+
+    def example_gradient_moments(self, params: dict[str, jax.Array], batch: dict) -> tuple[jax.Array, jax.Array]:
+        """Per-parameter mean and centred sum of squares of the batch's per-example gradients (one backward pass)."""
+        def total(shifts):
+            outputs, inputs = self._forward(params, batch["x"], shifts)
+            return jnp.sum(classification_loss(self.loss_type, outputs, batch["y"])), inputs
+
+        return dense_stack_gradient_moments(total, self.layer_sizes[1:], batch["x"].shape[0], params["w1"].dtype)

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.problems._dense_layers import DenseInput, dense_stack_gradient_moments, dense_stack_ntk
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
 
@@ -98,14 +100,28 @@ class NTKNetwork(Problem):
 
     def predict(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
         """Outputs (…,) for inputs of shape (…, d)."""
+        return self._forward(params, x)[0]
+
+    def _forward(self, params: dict[str, jax.Array], x: jax.Array,
+                 shifts: Sequence[jax.Array] | None = None) -> tuple[jax.Array, list[DenseInput]]:
+        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for :meth:`ntk`)."""
         phi = ACTIVATIONS[self.activation]
-        h = x
+        h, inputs = x, []
         for i in range(1, self.depth + 1):
             w = params[f"w{i}"]
             if i > 1:
                 h = phi(h)
-            h = (h @ w) / jnp.sqrt(jnp.asarray(w.shape[0], w.dtype))
-        return h[..., 0]
+            root_fan_in = jnp.sqrt(jnp.asarray(w.shape[0], w.dtype))
+            inputs.append(DenseInput(h, 1.0 / root_fan_in, bias=False))
+            h = (h @ w) / root_fan_in
+            if shifts is not None:
+                h = h + shifts[i - 1]
+        return h[..., 0], inputs
+
+    def ntk(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
+        """The empirical NTK on inputs (n, d), by structured derivatives (no parameter Jacobian)."""
+        return dense_stack_ntk(lambda shifts: self._forward(params, x, shifts), self._sizes()[1:], x.shape[0],
+                               params["w1"].dtype)
 
     def _arrays(self) -> tuple[dict[str, jax.Array], dict[str, jax.Array]]:
         dtype = jnp.result_type(float)
@@ -121,6 +137,14 @@ class NTKNetwork(Problem):
 
     def example_loss(self, params: dict[str, jax.Array], example: dict) -> jax.Array:
         return 0.5 * (self.predict(params, example["x"]) - example["y"]) ** 2
+
+    def example_gradient_moments(self, params: dict[str, jax.Array], batch: dict) -> tuple[jax.Array, jax.Array]:
+        """Per-parameter mean and centred sum of squares of the batch's per-example gradients (one backward pass)."""
+        def total(shifts):
+            outputs, inputs = self._forward(params, batch["x"], shifts)
+            return 0.5 * jnp.sum((outputs - batch["y"]) ** 2), inputs
+
+        return dense_stack_gradient_moments(total, self._sizes()[1:], batch["x"].shape[0], params["w1"].dtype)
 
     def loss(self, params: dict[str, jax.Array], batch: dict) -> jax.Array:
         return 0.5 * jnp.mean((self.predict(params, batch["x"]) - batch["y"]) ** 2)

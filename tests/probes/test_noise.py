@@ -95,3 +95,33 @@ def test_temperature_recovers_the_gibbs_temperature_of_a_quadratic():
     assert float(outs["effective_dimension"][-1]) == pytest.approx(d, rel=0.2)
     losses = 0.5 * np.sum(h * samples**2, axis=1)
     assert float(outs["loss_window_var"][-1]) == pytest.approx(losses.var(ddof=1), rel=1e-4)
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("digits_mlp", {"width": 9, "depth": 2, "n_train": 40, "loss_type": "cross_entropy"}),
+    ("digits_mlp", {"width": 7, "depth": 1, "n_train": 40, "loss_type": "mse", "parameterization": "ntk"}),
+    ("ntk_mlp", {"dim": 5, "width": 11, "depth": 3, "n_train": 12}),
+])
+def test_dense_networks_gradient_moments_from_one_backward_pass_equal_per_example_gradients(name, options):
+    """ḡ and Σ(g_i − ḡ)² by the dense-layer trick against the (n, P) per-example gradient matrix, float64."""
+    from descentlab.probes.noise import example_gradients, gradient_moments, noise_statistics
+    from descentlab.problems import PROBLEMS
+
+    with jax.enable_x64(True):
+        problem = PROBLEMS.get(name)(**options)
+        params = jax.tree_util.tree_map(lambda p: p + 0.05, problem.init(jax.random.PRNGKey(2)))
+        batch = jax.tree_util.tree_map(lambda a: a[:12], problem.dataset())
+        grads = np.asarray(example_gradients(problem, params, batch))  # columns in ravel_pytree's order
+        mean, squares, n = gradient_moments(problem, params, batch)
+        assert n == 12 and mean.shape == squares.shape == (grads.shape[1],)
+        expected_mean = grads.mean(axis=0)
+        expected_squares = ((grads - expected_mean) ** 2).sum(axis=0)
+        # the layers' order differs from ravel_pytree's (sorted keys): compare as multisets of (mean, square) pairs
+        pairs = np.lexsort((np.asarray(squares), np.asarray(mean)))
+        expected_pairs = np.lexsort((expected_squares, expected_mean))
+        np.testing.assert_allclose(np.asarray(mean)[pairs], expected_mean[expected_pairs], atol=1e-12)
+        np.testing.assert_allclose(np.asarray(squares)[pairs], expected_squares[expected_pairs], atol=1e-10)
+        fast = noise_statistics(mean, squares, n)
+        slow = noise_statistics(jnp.asarray(expected_mean), jnp.asarray(expected_squares), n)
+        for key in ("noise_scale", "gradient_variance", "gsnr"):
+            np.testing.assert_allclose(float(fast[key]), float(slow[key]), rtol=1e-9)

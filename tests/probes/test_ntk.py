@@ -94,3 +94,24 @@ def test_ntk_without_predict_is_a_clear_error():
 
     with pytest.raises(ValueError, match=r"problem\.predict"):
         measure(PROBES.get("ntk").factory(), NoPredict(), jnp.ones(3), {"x": jnp.ones((4, 3))})
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("digits_mlp", {"width": 9, "depth": 2, "n_train": 40, "activation": "tanh"}),
+    ("digits_mlp", {"width": 7, "depth": 1, "n_train": 40, "activation": "relu", "parameterization": "ntk"}),
+    ("ntk_mlp", {"dim": 5, "width": 11, "depth": 3, "n_train": 12}),
+])
+def test_structured_ntk_of_dense_networks_equals_the_jacobian_gram(name, options):
+    """The problems' own ``ntk`` (structured derivatives, no parameter Jacobian) against Σ_a J_a J_aᵀ, float64."""
+    from descentlab.probes.ntk import output_jacobians
+    from descentlab.problems import PROBLEMS
+
+    with jax.enable_x64(True):
+        problem = PROBLEMS.get(name)(**options)
+        params = jax.tree_util.tree_map(lambda p: p + 0.05, problem.init(jax.random.PRNGKey(3)))  # nonzero biases
+        x = problem.dataset()["x"][:10]
+        jac = np.asarray(output_jacobians(problem, params, x))
+        expected = np.einsum("iap,jap->ij", jac, jac)
+        kernel = np.asarray(problem.ntk(params, x))
+        np.testing.assert_allclose(kernel, expected, rtol=1e-11, atol=1e-12 * np.abs(expected).max())
+        np.testing.assert_allclose(np.asarray(empirical_ntk(problem, params, x)), kernel)  # the probe uses it
