@@ -70,3 +70,18 @@ def measure(probe, problem, params, eval_batch=None, state=None, **ctx_kwargs):
         return probe.measure(ctx, state)
 
     return jax.jit(run)(params, eval_batch, state)
+
+
+DENSE_NETWORKS = [  # (problem, options): the problems whose probes use structured derivatives of dense layers
+    ("digits_mlp", {"width": 9, "depth": 2, "n_train": 40, "activation": "tanh", "loss_type": "cross_entropy"}),
+    ("digits_mlp", {"width": 7, "depth": 1, "n_train": 40, "activation": "relu", "parameterization": "ntk"}),
+    ("ntk_mlp", {"dim": 5, "width": 11, "depth": 3, "n_train": 12}),
+]
+
+
+def perturbed_dense_network(name: str, options: dict, key: int):
+    """(problem, parameters off their initialization, biases nonzero) for a DENSE_NETWORKS entry."""
+    from descentlab.problems import PROBLEMS
+
+    problem = PROBLEMS.get(name)(**options)
+    return problem, jax.tree_util.tree_map(lambda p: p + 0.05, problem.init(jax.random.PRNGKey(key)))

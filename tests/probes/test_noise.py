@@ -12,7 +12,7 @@ import pytest
 from descentlab.probes import PROBES
 from descentlab.problems.base import Problem
 from descentlab.problems.least_squares import LeastSquares
-from tests.probes.probes_testkit import measure
+from tests.probes.probes_testkit import DENSE_NETWORKS, measure, perturbed_dense_network
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,19 +97,13 @@ def test_temperature_recovers_the_gibbs_temperature_of_a_quadratic():
     assert float(outs["loss_window_var"][-1]) == pytest.approx(losses.var(ddof=1), rel=1e-4)
 
 
-@pytest.mark.parametrize(("name", "options"), [
-    ("digits_mlp", {"width": 9, "depth": 2, "n_train": 40, "loss_type": "cross_entropy"}),
-    ("digits_mlp", {"width": 7, "depth": 1, "n_train": 40, "loss_type": "mse", "parameterization": "ntk"}),
-    ("ntk_mlp", {"dim": 5, "width": 11, "depth": 3, "n_train": 12}),
-])
+@pytest.mark.parametrize(("name", "options"), DENSE_NETWORKS)
 def test_dense_networks_gradient_moments_from_one_backward_pass_equal_per_example_gradients(name, options):
     """ḡ and Σ(g_i − ḡ)² by the dense-layer trick against the (n, P) per-example gradient matrix, float64."""
     from descentlab.probes.noise import example_gradients, gradient_moments, noise_statistics
-    from descentlab.problems import PROBLEMS
 
     with jax.enable_x64(True):
-        problem = PROBLEMS.get(name)(**options)
-        params = jax.tree_util.tree_map(lambda p: p + 0.05, problem.init(jax.random.PRNGKey(2)))
+        problem, params = perturbed_dense_network(name, options, key=2)
         batch = jax.tree_util.tree_map(lambda a: a[:12], problem.dataset())
         grads = np.asarray(example_gradients(problem, params, batch))  # columns in ravel_pytree's order
         mean, squares, n = gradient_moments(problem, params, batch)

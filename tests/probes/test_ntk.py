@@ -12,7 +12,7 @@ import pytest
 from descentlab.probes import PROBES
 from descentlab.probes.ntk import alignment, empirical_ntk
 from descentlab.problems.base import Problem
-from tests.probes.probes_testkit import measure
+from tests.probes.probes_testkit import DENSE_NETWORKS, measure, perturbed_dense_network
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,19 +96,13 @@ def test_ntk_without_predict_is_a_clear_error():
         measure(PROBES.get("ntk").factory(), NoPredict(), jnp.ones(3), {"x": jnp.ones((4, 3))})
 
 
-@pytest.mark.parametrize(("name", "options"), [
-    ("digits_mlp", {"width": 9, "depth": 2, "n_train": 40, "activation": "tanh"}),
-    ("digits_mlp", {"width": 7, "depth": 1, "n_train": 40, "activation": "relu", "parameterization": "ntk"}),
-    ("ntk_mlp", {"dim": 5, "width": 11, "depth": 3, "n_train": 12}),
-])
+@pytest.mark.parametrize(("name", "options"), DENSE_NETWORKS)
 def test_structured_ntk_of_dense_networks_equals_the_jacobian_gram(name, options):
     """The problems' own ``ntk`` (structured derivatives, no parameter Jacobian) against Σ_a J_a J_aᵀ, float64."""
     from descentlab.probes.ntk import output_jacobians
-    from descentlab.problems import PROBLEMS
 
     with jax.enable_x64(True):
-        problem = PROBLEMS.get(name)(**options)
-        params = jax.tree_util.tree_map(lambda p: p + 0.05, problem.init(jax.random.PRNGKey(3)))  # nonzero biases
+        problem, params = perturbed_dense_network(name, options, key=3)
         x = problem.dataset()["x"][:10]
         jac = np.asarray(output_jacobians(problem, params, x))
         expected = np.einsum("iap,jap->ij", jac, jac)
