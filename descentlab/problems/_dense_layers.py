@@ -12,8 +12,9 @@ example is the outer product :math:`s_\ell\, a_{\ell-1}\otimes g_{\ell,a}` with
 The :math:`g_\ell` come from ``c`` reverse passes of the batch with respect to additive shifts of the
 pre-activations (examples do not interact, so one cotangent per output serves every example). The cost
 is :math:`O(n^2 c \sum_\ell d_\ell)` plus ``c`` backward passes, against :math:`O(n^2 c P)` for the
-Gram of explicit parameter Jacobians — for a 64-133-10 MLP on 32 points about 50× fewer FLOPs, and for
-a width-4096 network the difference between seconds and not fitting in memory.
+Gram of explicit parameter Jacobians: for a 64-133-10 MLP on 32 points the ``ntk`` probe went from
+3.1 ms to 0.17 ms per checkpoint (measured on 2 CPU cores), and the (n·c × P) Jacobian of a wide
+network is never stored.
 
 Reference: Novak, Sohl-Dickstein, Schoenholz, *Fast Finite Width Neural Tangent Kernel* (ICML 2022,
 2206.08720), "structured derivatives" for dense layers.

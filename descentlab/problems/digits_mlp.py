@@ -89,7 +89,8 @@ class DigitsMLP(DigitsClassification, Problem):
 
     def _forward(self, params: dict[str, jax.Array], x: jax.Array,
                  shifts: Sequence[jax.Array] | None = None) -> tuple[jax.Array, list[DenseInput]]:
-        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for :meth:`ntk`)."""
+        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for :meth:`ntk`
+        and :meth:`example_gradient_moments`)."""
         phi = activation(self.activation)
         n_layers = len(self.layer_sizes) - 1
         h, inputs = x, []

@@ -104,7 +104,8 @@ class NTKNetwork(Problem):
 
     def _forward(self, params: dict[str, jax.Array], x: jax.Array,
                  shifts: Sequence[jax.Array] | None = None) -> tuple[jax.Array, list[DenseInput]]:
-        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for :meth:`ntk`)."""
+        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for :meth:`ntk`
+        and :meth:`example_gradient_moments`)."""
         phi = ACTIVATIONS[self.activation]
         h, inputs = x, []
         for i in range(1, self.depth + 1):
