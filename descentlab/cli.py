@@ -102,7 +102,7 @@ def _summary_table(runs, title: str, max_rows: int = SUMMARY_ROWS) -> Table:
     for col in [*axes, "runs", "diverged", *[f"mean {f[6:]}" for f in finals]]:
         table.add_column(col, justify="right")
     ok = runs["status"] == "ok"
-    frame = runs[axes].copy() if axes else runs[[]].copy()
+    frame = runs[axes].copy()
     frame["_ok"] = ok.astype(int)
     for f in finals:
         frame[f] = runs[f].where(ok)

@@ -282,9 +282,6 @@ class Group:
         values = dict(self.config[section])
         return values.pop("name"), values
 
-    def dynamic_arrays(self, runs: list[RunPoint], dtype) -> dict[str, np.ndarray]:
-        return {key: np.asarray([r.swept[key] for r in runs], dtype=dtype) for key in self.vmapped}
-
     def dynamic_arrays_at(self, indices: Sequence[int], dtype) -> dict[str, np.ndarray]:
         """The vmapped values of the runs with these experiment indices, without building the runs."""
         return {key: np.asarray(self.runs.values(indices, key), dtype=dtype) for key in self.vmapped}
@@ -402,7 +399,7 @@ def plan(spec: Spec) -> Plan:
                 static_values[a] = (i, batch_size if paths[a] == "run.batch_size" else config[section][field])
             groups[key].runs.add_block(static_values)
     # Groups in the order of their first run, as the runs are enumerated.
-    ordered = sorted(groups.values(), key=lambda g: int(g.runs.indices().min()) if len(g.runs) else 0)
+    ordered = sorted(groups.values(), key=lambda g: g.runs[0].index)  # a group's first run has its smallest index
     for i, group in enumerate(ordered):
         group.index = i
     return Plan(spec, ordered, paths)

@@ -243,8 +243,7 @@ class GroupProgram:
 
     # ---- compiled, batched -------------------------------------------------------------------
     def example_inputs(self, n: int, dtype) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        runs = self.group.runs[:1] * n
-        return np.zeros(n, np.int32), self.group.dynamic_arrays(runs, dtype)
+        return np.zeros(n, np.int32), self.group.dynamic_arrays_at([self.group.runs[0].index] * n, dtype)
 
     def batched(self, width: int, devices: list | None = None):
         """``f(seeds, hparams)`` over a chunk of ``k × width × n_devices`` runs.

@@ -93,9 +93,10 @@ def vmap_width(spec: Spec, n_runs: int) -> int:
 def chunk_tasks(the_plan: Plan, done: set[int], sizes: dict[int, tuple[int, int]]) -> list[ChunkTask]:
     """Split every group's not-yet-stored runs into chunks of its (size, width)."""
     tasks = []
+    stored = np.fromiter(done, np.int64, len(done))
     for group in the_plan.groups:
         indices = group.runs.indices()
-        todo = indices[~np.isin(indices, np.fromiter(done, np.int64, len(done)))].tolist() if done else indices.tolist()
+        todo = indices[~np.isin(indices, stored)].tolist()
         size, width = sizes[group.index]
         for start in range(0, len(todo), size):
             runs = tuple(todo[start:start + size])

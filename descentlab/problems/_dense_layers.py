@@ -90,3 +90,35 @@ def dense_stack_gradient_moments(total_loss: Callable[[Sequence[jax.Array]], tup
             means.append(jnp.ravel(mean))
             squares.append(jnp.ravel(jnp.maximum(second - n * mean * mean, 0.0)))
     return jnp.concatenate(means), jnp.concatenate(squares)
+
+
+class DenseStack:
+    """A problem made only of dense layers gets :meth:`ntk` and :meth:`example_gradient_moments` from this mixin.
+
+    It implements ``_forward(params, x, shifts) -> (outputs, [DenseInput per layer])`` (``shifts[ℓ]`` added
+    to layer ℓ's pre-activation, none when ``shifts`` is None), ``dense_widths`` (each layer's output
+    width) and ``summed_loss(outputs, batch)`` (the sum of the per-example losses).
+    """
+
+    dense_widths: Sequence[int]
+
+    def _forward(self, params, x: jax.Array, shifts: Sequence[jax.Array] | None = None
+                 ) -> tuple[jax.Array, list[DenseInput]]:  # pragma: no cover - implemented by the problem
+        raise NotImplementedError
+
+    def summed_loss(self, outputs: jax.Array, batch: dict) -> jax.Array:  # pragma: no cover - idem
+        raise NotImplementedError
+
+    def ntk(self, params, x: jax.Array) -> jax.Array:
+        """The output-summed empirical NTK on inputs (n, ·), by structured derivatives (no parameter Jacobian)."""
+        dtype = jax.tree_util.tree_leaves(params)[0].dtype
+        return dense_stack_ntk(lambda shifts: self._forward(params, x, shifts), self.dense_widths, x.shape[0], dtype)
+
+    def example_gradient_moments(self, params, batch: dict) -> tuple[jax.Array, jax.Array]:
+        """Per-parameter mean and centred sum of squares of the batch's per-example gradients (one backward pass)."""
+        def total(shifts):
+            outputs, inputs = self._forward(params, batch["x"], shifts)
+            return self.summed_loss(outputs, batch), inputs
+
+        dtype = jax.tree_util.tree_leaves(params)[0].dtype
+        return dense_stack_gradient_moments(total, self.dense_widths, batch["x"].shape[0], dtype)

@@ -28,7 +28,7 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
-from descentlab.problems._dense_layers import DenseInput, dense_stack_gradient_moments, dense_stack_ntk
+from descentlab.problems._dense_layers import DenseInput, DenseStack
 from descentlab.problems._digits import (
     ACTIVATIONS,
     LOSSES,
@@ -46,7 +46,7 @@ PARAMETERIZATIONS = ("standard", "ntk")
 
 @register_problem("digits_mlp")
 @dataclasses.dataclass(frozen=True)
-class DigitsMLP(DigitsClassification, Problem):
+class DigitsMLP(DenseStack, DigitsClassification, Problem):
     """MLP on sklearn digits (tanh/ReLU, MSE/cross-entropy), train/test accuracy."""
 
     summary = "MLP on scikit-learn digits (tanh/relu, mse/cross-entropy); train/test loss and accuracy."
@@ -89,8 +89,8 @@ class DigitsMLP(DigitsClassification, Problem):
 
     def _forward(self, params: dict[str, jax.Array], x: jax.Array,
                  shifts: Sequence[jax.Array] | None = None) -> tuple[jax.Array, list[DenseInput]]:
-        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for :meth:`ntk`
-        and :meth:`example_gradient_moments`)."""
+        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for
+        :class:`DenseStack`'s ``ntk`` and ``example_gradient_moments``)."""
         phi = activation(self.activation)
         n_layers = len(self.layer_sizes) - 1
         h, inputs = x, []
@@ -105,15 +105,9 @@ class DigitsMLP(DigitsClassification, Problem):
                 h = phi(h)
         return h, inputs
 
-    def ntk(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
-        """The output-summed empirical NTK on inputs (n, 64), by structured derivatives (no parameter Jacobian)."""
-        return dense_stack_ntk(lambda shifts: self._forward(params, x, shifts), self.layer_sizes[1:], x.shape[0],
-                               params["w1"].dtype)
+    @property
+    def dense_widths(self) -> tuple[int, ...]:
+        return self.layer_sizes[1:]
 
-    def example_gradient_moments(self, params: dict[str, jax.Array], batch: dict) -> tuple[jax.Array, jax.Array]:
-        """Per-parameter mean and centred sum of squares of the batch's per-example gradients (one backward pass)."""
-        def total(shifts):
-            outputs, inputs = self._forward(params, batch["x"], shifts)
-            return jnp.sum(classification_loss(self.loss_type, outputs, batch["y"])), inputs
-
-        return dense_stack_gradient_moments(total, self.layer_sizes[1:], batch["x"].shape[0], params["w1"].dtype)
+    def summed_loss(self, outputs: jax.Array, batch: dict) -> jax.Array:
+        return jnp.sum(classification_loss(self.loss_type, outputs, batch["y"]))

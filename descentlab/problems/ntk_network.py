@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from descentlab.problems._dense_layers import DenseInput, dense_stack_gradient_moments, dense_stack_ntk
+from descentlab.problems._dense_layers import DenseInput, DenseStack
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
 
@@ -66,7 +66,7 @@ def regression_data(dim: int, n_train: int, n_test: int, seed: int) -> tuple[np.
 
 @register_problem("ntk_mlp")
 @dataclasses.dataclass(frozen=True)
-class NTKNetwork(Problem):
+class NTKNetwork(DenseStack, Problem):
     """Two- or three-layer network in NTK parameterization, scalar regression on a small fixed dataset."""
 
     summary = "Wide MLP in NTK parameterization (depth 2 or 3, static width) on a small synthetic regression."
@@ -104,8 +104,8 @@ class NTKNetwork(Problem):
 
     def _forward(self, params: dict[str, jax.Array], x: jax.Array,
                  shifts: Sequence[jax.Array] | None = None) -> tuple[jax.Array, list[DenseInput]]:
-        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for :meth:`ntk`
-        and :meth:`example_gradient_moments`)."""
+        """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for
+        :class:`DenseStack`'s ``ntk`` and ``example_gradient_moments``)."""
         phi = ACTIVATIONS[self.activation]
         h, inputs = x, []
         for i in range(1, self.depth + 1):
@@ -119,10 +119,12 @@ class NTKNetwork(Problem):
                 h = h + shifts[i - 1]
         return h[..., 0], inputs
 
-    def ntk(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
-        """The empirical NTK on inputs (n, d), by structured derivatives (no parameter Jacobian)."""
-        return dense_stack_ntk(lambda shifts: self._forward(params, x, shifts), self._sizes()[1:], x.shape[0],
-                               params["w1"].dtype)
+    @property
+    def dense_widths(self) -> tuple[int, ...]:
+        return self._sizes()[1:]
+
+    def summed_loss(self, outputs: jax.Array, batch: dict) -> jax.Array:
+        return 0.5 * jnp.sum((outputs - batch["y"]) ** 2)
 
     def _arrays(self) -> tuple[dict[str, jax.Array], dict[str, jax.Array]]:
         dtype = jnp.result_type(float)
@@ -138,14 +140,6 @@ class NTKNetwork(Problem):
 
     def example_loss(self, params: dict[str, jax.Array], example: dict) -> jax.Array:
         return 0.5 * (self.predict(params, example["x"]) - example["y"]) ** 2
-
-    def example_gradient_moments(self, params: dict[str, jax.Array], batch: dict) -> tuple[jax.Array, jax.Array]:
-        """Per-parameter mean and centred sum of squares of the batch's per-example gradients (one backward pass)."""
-        def total(shifts):
-            outputs, inputs = self._forward(params, batch["x"], shifts)
-            return 0.5 * jnp.sum((outputs - batch["y"]) ** 2), inputs
-
-        return dense_stack_gradient_moments(total, self._sizes()[1:], batch["x"].shape[0], params["w1"].dtype)
 
     def loss(self, params: dict[str, jax.Array], batch: dict) -> jax.Array:
         return 0.5 * jnp.mean((self.predict(params, batch["x"]) - batch["y"]) ** 2)
