@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from descentlab.params import SpecError
 
@@ -263,8 +264,7 @@ def show(ref: Annotated[str, typer.Argument(help="experiment hash (prefix) or na
     except KeyError as err:
         from descentlab.store import query as run_query
 
-        escaped = ref.replace("'", "''")
-        rows = run_query(store.root, f"select * from runs where name = '{escaped}'") if store.experiments() else None
+        rows = run_query(store.root, "select * from runs where name = ?", [ref]) if store.experiments() else None
         if rows is None or rows.empty:
             fail(str(err.args[0]))
         for _, row in rows.iterrows():
@@ -310,10 +310,30 @@ def query(
     else:
         table = Table(show_lines=False)
         for col in frame.columns:
-            table.add_column(str(col))
+            table.add_column(Text(str(col)))
         for _, row in frame.iterrows():
-            table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in row])
+            table.add_row(*[Text(f"{v:.6g}" if isinstance(v, float) else str(v)) for v in row])
         console.print(table)
+
+
+@app.command()
+def verify(
+    experiment: Annotated[str | None, typer.Argument(help="experiment hash (prefix) or name; none: every one")] = None,
+    repair: Annotated[bool, typer.Option(help="quarantine what is damaged and recompute it")] = False,
+) -> None:
+    """Check every file and chunk checksum; exit 1 on damage left unrepaired (read-only without --repair)."""
+    from descentlab.engine.repair import verify as verify_store
+
+    store = _store()
+    try:
+        found = verify_store(store, experiment, fix=repair)
+    except KeyError as err:
+        fail(str(err.args[0]))
+    for item in found:
+        console.print(item.line(store.root), highlight=False, soft_wrap=True)
+    if not found:
+        console.print(f"no experiments in {store.root}", highlight=False)
+    raise typer.Exit(0 if all(item.ok for item in found) else 1)
 
 
 @app.command()

@@ -403,4 +403,24 @@ def load_search_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     for key in options:
         if key not in SEARCH_KEYS:
             raise SpecError(f"search.{key}", options[key], "unknown field; allowed: " + ", ".join(SEARCH_KEYS))
-    return data, dict(options)
+    options = dict(options)
+    if "out" in options:
+        options["out"] = out_folder_of(Path(path), options["out"])
+    return data, options
+
+
+def out_folder_of(spec_file: Path, out: Any) -> Path:
+    """``[search] out`` resolved against the spec file's folder, which it may not leave.
+
+    A file that names an absolute folder or climbs out with ``..`` is refused: only a path the user
+    types on the command line (``--out``) may point anywhere.
+    """
+    if not isinstance(out, str) or not out.strip() or "\x00" in out:
+        raise SpecError("search.out", out, "expected a relative folder path (a non-empty string)")
+    relative = Path(out)
+    base = spec_file.resolve().parent
+    resolved = (base / relative).resolve()
+    if relative.is_absolute() or not resolved.is_relative_to(base):
+        raise SpecError("search.out", out, f"a folder inside the spec file's folder {str(base)!r}; "
+                        "pass --out on the command line to write elsewhere")
+    return resolved

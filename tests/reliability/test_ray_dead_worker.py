@@ -1,12 +1,20 @@
-"""A real local Ray cluster (head + one worker on 127.0.0.1); the worker is killed mid-sweep.
+"""A real Ray cluster (head + one worker), confined to loopback; the worker is killed mid-sweep.
 
-The test starts both nodes itself (``ray start --block``, each in its own process group, with a
-private temporary folder) and stops them by process-group id at the end. The sweep must complete
-with every run stored exactly once, with the same rows as an in-process run.
+Ray rewrites ``--node-ip-address 127.0.0.1`` to the machine's interface address, so the cluster is
+started inside a network namespace that holds only ``lo`` (``descentlab.engine.loopback``): the
+outer test re-runs this module's ``inside`` tests there with pytest, and they assert that the
+namespace has no other interface and that every Ray node's address is in 127.0.0.0/8. Where no
+namespace can be made (no ``unshare``, no privilege), the test is skipped and says why.
+
+Inside: the test starts both nodes itself (``ray start --block``, each in its own process group, with
+a private temporary folder) and stops them by process-group id at the end. The sweep must complete
+with every run stored exactly once, with the same rows as an in-process run; an exception raised by a
+chunk's own code must come back once, as itself, without retries.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import signal
@@ -21,9 +29,15 @@ import pandas as pd
 import pytest
 
 from descentlab.engine import run_spec, spec_from_dict
+from descentlab.engine.loopback import interfaces, loopback_command, unavailable_reason
+from descentlab.params import SpecError
 from descentlab.store import Store, query
 
 ray = pytest.importorskip("ray")
+
+INSIDE = "DESCENTLAB_INSIDE_LOOPBACK_NAMESPACE"
+inside_only = pytest.mark.skipif(os.environ.get(INSIDE) != "1",
+                                 reason="runs inside the loopback-only namespace made by test_ray_on_loopback_only")
 
 SPEC = {
     "name": "ray-dead-worker",
@@ -31,6 +45,20 @@ SPEC = {
     "optimizer": {"name": "sgd", "learning_rate": {"grid": [0.05, 0.1, 0.2, 0.4]}},
     "run": {"steps": 30, "seeds": 16, "checkpoints": 4, "chunk_size": 4, "vmap_width": 4},
 }
+
+
+def test_ray_on_loopback_only(tmp_path):
+    """Runs the ``inside`` tests below in a namespace whose only interface is ``lo``."""
+    if os.environ.get(INSIDE) == "1":
+        pytest.skip("already inside the namespace")
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    command = loopback_command([sys.executable, "-m", "pytest", __file__, "-k", "inside", "-q", "-p",
+                                "no:cacheprovider", "--basetemp", str(tmp_path / "inside")])
+    done = subprocess.run(command, env={**os.environ, INSIDE: "1"}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert "3 passed" in done.stdout, done.stdout[-3000:]
 
 
 def _free_port() -> int:
@@ -60,7 +88,11 @@ def _alive_nodes() -> int:
     return sum(1 for n in ray.nodes() if n["Alive"])
 
 
-@pytest.fixture
+def _on_loopback(address: str) -> bool:
+    return ipaddress.ip_address(address).is_loopback
+
+
+@pytest.fixture(scope="module")
 def cluster():
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="dlray", dir="/tmp")  # short: Ray's socket paths live under it
@@ -106,7 +138,35 @@ def cluster():
                 os.environ[key] = value
 
 
-def test_sweep_survives_a_dead_worker(cluster, tmp_path):
+@inside_only
+def test_inside_every_node_is_on_loopback(cluster):
+    address, _ = cluster
+    assert interfaces() == ["lo"]
+    nodes = ray.nodes()
+    assert len(nodes) == 2
+    for node in nodes:
+        assert _on_loopback(node["NodeManagerAddress"]), node["NodeManagerAddress"]
+    assert _on_loopback(ray.util.get_node_ip_address())
+    assert _on_loopback(address.rpartition(":")[0])
+
+
+@inside_only
+def test_inside_a_failing_chunk_comes_back_once_as_itself(cluster):
+    from descentlab.engine.executors import ChunkTask
+    from descentlab.engine.plan import plan
+    from descentlab.engine.ray_executor import RayExecutor
+
+    address, _ = cluster
+    spec = spec_from_dict(SPEC)
+    bad = ChunkTask(group=7, runs=(0, 1, 2, 3), size=4, width=4, chunk_id="no-such-group")
+    start = time.monotonic()
+    with pytest.raises(IndexError):
+        list(RayExecutor(address=address, max_retries=3).map(spec, plan(spec), [bad]))
+    assert time.monotonic() - start < 60
+
+
+@inside_only
+def test_inside_sweep_survives_a_dead_worker(cluster, tmp_path):
     from descentlab.engine.ray_executor import RayExecutor
 
     address, worker = cluster
@@ -133,3 +193,15 @@ def test_sweep_survives_a_dead_worker(cluster, tmp_path):
         got = Store(tmp_path / "ray").read(summary.experiment, table)
         want = Store(tmp_path / "local").read(summary.experiment, table)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_an_address_nobody_answers_is_refused_at_once():
+    from descentlab.engine.ray_executor import RayExecutor
+
+    port = _free_port()  # bound and released: nothing listens there
+    start = time.monotonic()
+    with pytest.raises(SpecError, match="--address"):
+        RayExecutor(address=f"127.0.0.1:{port}")
+    with pytest.raises(SpecError, match="HOST:PORT"):
+        RayExecutor(address="127.0.0.1")
+    assert time.monotonic() - start < 10
