@@ -1,18 +1,23 @@
 """``descentlab`` — run / list / show / query / report (Typer + Rich). Thin: the work is in the library.
 
-Bad input (a malformed spec, an unknown name, an unknown experiment) is one line on stderr and
-exit status 2, never a traceback.
+Bad input (a malformed spec, an unknown name, an unknown experiment, an option of the wrong type) is one
+line on stderr and exit status 2, never a traceback. The consoles never read Rich markup: names and values
+the user wrote (``"[/x]"``) are printed as they are; style with :class:`rich.text.Text`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -20,19 +25,54 @@ from rich.text import Text
 
 from descentlab.params import SpecError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="descentlab: gradient-method experiments as one compiled sweep, with theory and verdicts.")
-console = Console()
-err_console = Console(stderr=True)
+if TYPE_CHECKING:
+    from descentlab.studies import StudyOptions
+
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
+_CLICK_ERRORS = importlib.import_module(typer.BadParameter.__module__)
+"""Click's exceptions module as Typer uses it (its own copy of Click, or Click itself)."""
+MAX_PREDICT_STEPS = 100_000_000
+MAX_PREDICT_POINTS = 100_000
 
 
 class State:
     store: Path = Path("runs")
 
 
-def fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+def fail(message: str) -> NoReturn:
+    """``error: message`` as one line of plain text on stderr (never read as markup), exit status 2."""
+    line = " ".join(message.splitlines())
+    err_console.print(Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors():
+    """Click's usage errors (an unknown option, a value of the wrong type) through :func:`fail`; the help shown
+    for no arguments at all is left as it is."""
+    try:
+        yield
+    except _CLICK_ERRORS.NoArgsIsHelpError:
+        raise
+    except _CLICK_ERRORS.UsageError as err:
+        fail(err.format_message())
+
+
+class _Commands(typer.core.TyperGroup):
+    """The command group, with usage errors as one line like every other bad input."""
+
+    def make_context(self, *args, **kwargs):
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Commands,
+                  help="descentlab: gradient-method experiments as one compiled sweep, with theory and verdicts.")
 
 
 @app.callback()
@@ -58,7 +98,8 @@ class _Progress:
 
     def __call__(self, done: int, total: int, diverged: int) -> None:
         if self.bar is None:
-            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            self.bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+                                MofNCompleteColumn(),
                                 TextColumn("runs · {task.fields[diverged]} diverged"), TimeElapsedColumn(),
                                 TimeRemainingColumn(), console=err_console, transient=False)
             self.bar.start()
@@ -141,16 +182,41 @@ def _executor(name: str, address: str | None):
     raise SpecError("--executor", name, "allowed: 'local', 'ray'")
 
 
-def _parse_extra(items: list[str]) -> tuple[tuple[str, object], ...]:
-    from descentlab.engine.spec import parse_override_value
+def _parse_extra(items: list[str], flag: str = "--option") -> tuple[tuple[str, object], ...]:
+    """``key=value`` items (one line each) as (key, TOML value) pairs."""
+    from descentlab.engine.spec import check_one_line, parse_override_value
 
     out = []
     for item in items:
-        if "=" not in item:
-            raise SpecError("--option", item, "expected key=value")
-        key, value = item.split("=", 1)
-        out.append((key.strip(), parse_override_value(value.strip())))
+        check_one_line(flag, item)
+        key, _, value = item.partition("=")
+        if not key.strip() or not _:
+            raise SpecError(flag, item, "expected key=value")
+        out.append((key.strip(), parse_override_value(value.strip(), flag)))
     return tuple(out)
+
+
+def _spec_file(target: str, quick: bool, scale: str, option: list[str]) -> Path:
+    """The spec file ``run`` was given; study-only options with it are an error, not silently ignored."""
+    from descentlab.engine.spec import check_one_line
+    from descentlab.studies import STUDIES
+
+    for flag, value, given in (("--quick", quick, quick), ("--scale", scale, scale != "default"),
+                               ("--option", option, bool(option))):
+        if given:
+            raise SpecError(flag, value, "only for studies; a spec file takes --set path.to.field=value")
+    check_one_line("target", target)
+    path = Path(target)
+    if not target.strip() or not path.exists():
+        raise SpecError("target", target, "neither a spec file nor a study; studies: " + ", ".join(STUDIES.names()))
+    return path
+
+
+def _output_file(flag: str, path: Path) -> None:
+    """Raise SpecError unless ``path`` can be written as a plain file: its folder exists, it is no folder, FIFO
+    or device."""
+    if (path.exists() and not path.is_file()) or not path.parent.is_dir():
+        raise SpecError(flag, str(path), "a file path in an existing folder (not a folder, FIFO or device)")
 
 
 @app.command()
@@ -161,23 +227,32 @@ def run(
     quick: Annotated[bool, typer.Option(help="studies: the small, fast version")] = False,
     scale: Annotated[str, typer.Option(help="studies: default | paper")] = "default",
     option: Annotated[list[str], typer.Option("--option", help="study option key=value")] = [],  # noqa: B006
+    control: Annotated[str | None, typer.Option(help="studies: run this must-fail control instead "
+                                                     "(see `descentlab list controls`)")] = None,
     report: Annotated[bool, typer.Option(help="write the HTML report")] = True,
     executor: Annotated[str, typer.Option(help="local | ray")] = "local",
     address: Annotated[str | None, typer.Option(help="ray: 'auto' or HOST:PORT of a running cluster; "
                                                      "none starts a local instance")] = None,
 ) -> None:
-    """Run a spec or a study: the sweep, the store, theory and verdict, the report."""
-    from descentlab.experiment import Experiment
-    from descentlab.studies import STUDIES, StudyOptions, run_study
+    """Run a spec or a study: the sweep, the store, theory and verdict, the report.
 
+    Every verdict is printed, the headline last. Exit status: 0 when the headline verdict passes (or there is
+    none), 1 when it fails, 2 for bad input; Ctrl-C stops it with one line saying how many runs are stored (a
+    re-run resumes) and status 130.
+    """
+    experiments: list[str] = []  # the experiments this command runs: their stored runs are counted on Ctrl-C
     progress = _Progress(target)
     start = time.perf_counter()
     try:
+        from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
+
         runner = _executor(executor, address)
         if target in STUDIES:
             if scale not in ("default", "paper"):
                 raise SpecError("--scale", scale, "allowed: 'default', 'paper'")
-            options = StudyOptions(quick=quick, scale=scale, overrides=tuple(set_), extra=_parse_extra(option))
+            options = check_options(target, StudyOptions(quick=quick, scale=scale, overrides=tuple(set_),
+                                                         extra=_parse_extra(option), control=control))
+            experiments += _study_experiments(target, options)
             outcome = run_study(target, _store(), options, force=force, executor=runner, progress=progress,
                                 report=report)
             progress.close()
@@ -189,38 +264,84 @@ def run(
                 console.print(f"report: {outcome.report}", highlight=False)
             console.print(f"time: {time.perf_counter() - start:.1f} s", highlight=False)
             for verdict in outcome.analysis.verdicts[1:]:
-                console.print(verdict.line(), highlight=False)
-            console.print(outcome.analysis.verdicts[0].line(), highlight=False, soft_wrap=True)
-            return
-        path = Path(target)
-        if not path.exists():
-            raise SpecError("target", target, "neither a spec file nor a study; studies: " + ", ".join(STUDIES.names()))
-        experiment = Experiment.from_toml(path, set_)
-        result = experiment.run(_store(), force=force, executor=runner, progress=progress)
-        progress.close()
-        console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
-        s = result.summary
-        console.print(f"stored {s.computed} runs ({s.skipped} already stored), {s.diverged} diverged · "
-                      f"compile {s.compile_seconds:.2f} s · run {s.run_seconds:.2f} s · store {s.store_seconds:.2f} s",
-                      highlight=False)
-        if report:
-            from descentlab.report.html import write_index
-
-            console.print(f"report: {result.report()}", highlight=False)
-            write_index(_store())
-        for _, verdict in result.verdicts.iterrows():
-            console.print(verdict["line"], highlight=False, soft_wrap=True)
+                console.print(verdict.line(), highlight=False, soft_wrap=True)
+            headline = outcome.analysis.verdicts[0]
+            console.print(("control " + control + ": " if control else "") + headline.line(), highlight=False,
+                          soft_wrap=True)
+            failed = not headline.passed
+        else:
+            failed = _run_spec_file(target, set_, quick, scale, option, control, force, runner, progress, report,
+                                    experiments)
     except SpecError as err:
         progress.close()
         fail(str(err))
+    except KeyboardInterrupt:
+        progress.close()
+        _interrupted(experiments)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _run_spec_file(target: str, set_: list[str], quick: bool, scale: str, option: list[str], control: str | None,
+                   force: bool, runner, progress: _Progress, report: bool, experiments: list[str]) -> bool:
+    """``run`` for a spec file: run, print the summary and the verdicts; True when the headline verdict failed."""
+    from descentlab.experiment import Experiment
+
+    if control is not None:
+        raise SpecError("--control", control, "only for studies (see `descentlab list controls`)")
+    experiment = Experiment.from_toml(_spec_file(target, quick, scale, option), set_)
+    experiments.append(experiment.hash)
+    result = experiment.run(_store(), force=force, executor=runner, progress=progress)
+    progress.close()
+    console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
+    s = result.summary
+    console.print(f"stored {s.computed} runs ({s.skipped} already stored), {s.diverged} diverged · "
+                  f"compile {s.compile_seconds:.2f} s · run {s.run_seconds:.2f} s · store {s.store_seconds:.2f} s",
+                  highlight=False)
+    if report:
+        from descentlab.report.html import write_index
+
+        console.print(f"report: {result.report()}", highlight=False)
+        write_index(_store())
+    verdicts = result.verdicts
+    for _, verdict in verdicts.iterrows():
+        console.print(verdict["line"], highlight=False, soft_wrap=True)
+    return bool(len(verdicts)) and not bool(verdicts["passed"].iloc[0])
+
+
+def _study_experiments(name: str, options: StudyOptions) -> list[str]:
+    """Hashes of a study's experiments as :func:`run_study` builds them (follow-up experiments not included)."""
+    from descentlab.experiment import Experiment
+    from descentlab.studies import STUDIES
+
+    experiments = [Experiment(spec) for spec in STUDIES.get(name, "study")().specs(options)]
+    if options.overrides:
+        experiments = [e.with_overrides(list(options.overrides)) for e in experiments]
+    return [e.hash for e in experiments]
+
+
+def _interrupted(experiments: list[str]) -> NoReturn:
+    """After Ctrl-C (the progress bar stopped): one line with the number of runs stored, exit status 130.
+
+    The process ends with ``os._exit``: a compilation or a compiled program interrupted mid-way keeps
+    running on XLA's threads, and tearing the interpreter down under it crashes (SIGSEGV). Every
+    stored chunk is already whole on disk (chunks are renamed into place), so nothing is lost.
+    """
+    store = _store()
+    stored = sum(sum(store.status_counts(experiment).values()) for experiment in experiments)
+    err_console.print(f"interrupted; {stored} runs stored, re-run to resume", highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 @app.command("list")
 def list_(
-    what: Annotated[str, typer.Argument(help="studies | problems | optimizers | schedules | samplers | probes | "
-                                              "predictions | all")] = "all",
+    what: Annotated[str, typer.Argument(help="studies | controls | problems | optimizers | schedules | samplers | "
+                                              "probes | predictions | all")] = "all",
+    study: Annotated[str | None, typer.Argument(help="controls: only this study's")] = None,
 ) -> None:
-    """List what descentlab knows, with one line and a reference each."""
+    """List what descentlab knows, with one line and a reference each (controls: what each one breaks)."""
     from descentlab.optim import OPTIMIZERS, SCHEDULES
     from descentlab.probes import PROBES
     from descentlab.problems import PROBLEMS
@@ -234,8 +355,14 @@ def list_(
             return []
         return [(n, e.summary, getattr(e, "reference", "")) for n, e in PREDICTIONS.items()]
 
+    def controls():
+        names = STUDIES.names() if study is None else [STUDIES.get(study, "study").name]
+        return [(f"{n} --control {c.name}", f"[{'mechanism' if c.mechanism else 'prediction'}] {c.breaks}", "")
+                for n in names for c in STUDIES.get(n, "study").controls]
+
     catalog = {
         "studies": lambda: [(n, c.claim, c.reference) for n, c in STUDIES.items()],
+        "controls": controls,
         "problems": lambda: [(n, c.summary, "; ".join(c.references)) for n, c in PROBLEMS.items()],
         "optimizers": lambda: [(n, e.summary, e.reference) for n, e in OPTIMIZERS.items()],
         "schedules": lambda: [(n, e.summary, e.reference) for n, e in SCHEDULES.items()],
@@ -245,14 +372,19 @@ def list_(
     }
     if what != "all" and what not in catalog:
         fail(str(SpecError("what", what, "allowed: " + ", ".join([*catalog, "all"]))))
-    for kind in catalog if what == "all" else [what]:
-        table = Table(title=kind, show_lines=False)
-        table.add_column("name", style="bold")
-        table.add_column("what it is")
-        table.add_column("reference", style="dim")
-        for name, summary, reference in catalog[kind]():
-            table.add_row(name, summary, reference)
-        console.print(table)
+    if study is not None and what != "controls":
+        fail(str(SpecError("study", study, "only with `list controls STUDY`")))
+    try:
+        for kind in catalog if what == "all" else [what]:
+            table = Table(title=kind, show_lines=False)
+            table.add_column("name", style="bold")
+            table.add_column("what it is" if kind != "controls" else "what it breaks")
+            table.add_column("reference", style="dim")
+            for name, summary, reference in catalog[kind]():
+                table.add_row(Text(name), Text(summary), Text(reference))
+            console.print(table)
+    except SpecError as err:
+        fail(str(err))
 
 
 @app.command()
@@ -393,9 +525,13 @@ def predict(
         entry = PREDICTIONS.get(name, "name")
         if spacing not in ("log", "linear"):
             raise SpecError("--spacing", spacing, "allowed: 'log', 'linear'")
-        if steps < 1 or points < 1:
-            raise SpecError("--steps" if steps < 1 else "--points", min(steps, points), "expected an integer >= 1")
-        params = dict(_parse_extra(param))
+        if not 1 <= steps <= MAX_PREDICT_STEPS:
+            raise SpecError("--steps", steps, f"expected an integer in [1, {MAX_PREDICT_STEPS}]")
+        if not 1 <= points <= MAX_PREDICT_POINTS:
+            raise SpecError("--points", points, f"expected an integer in [1, {MAX_PREDICT_POINTS}]")
+        if csv is not None:
+            _output_file("--csv", csv)
+        params = dict(_parse_extra(param, "--param"))
         entry.validate(params, "param")
         grid = checkpoint_steps(steps, points, spacing)
         frame = pd.DataFrame({"step": grid, **entry.predict(grid, **params)})

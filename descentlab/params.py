@@ -16,6 +16,12 @@ from typing import Any, Literal
 
 Kind = Literal["float", "int", "bool", "str"]
 
+FLOAT_LIMIT = 1e15
+"""Largest magnitude of a float parameter without a declared bound: its square (a noise variance, a
+risk) still fits float32, and host-side conversion to any float dtype never overflows."""
+INT_LIMIT = 2**31 - 1
+"""Largest magnitude of an int parameter without a declared bound (seeds and sizes fit int32)."""
+
 
 class SpecError(ValueError):
     """A spec value that is not allowed; ``str(err)`` is one line naming field, value, allowed."""
@@ -25,6 +31,9 @@ class SpecError(ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"{field}: got {_show(value)}; {allowed}")
+
+    def __reduce__(self):  # pickled as its three parts, so it crosses process boundaries (Ray tasks) intact
+        return type(self), (self.field, self.value, self.allowed)
 
 
 def _show(value: Any) -> str:
@@ -62,6 +71,14 @@ class Param:
     def vmapped(self) -> bool:
         return self.kind == "float" and not self.static
 
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """(low, high) in force: the declared ones, else ±``FLOAT_LIMIT`` / ±``INT_LIMIT`` for numbers."""
+        limit = {"float": FLOAT_LIMIT, "int": INT_LIMIT}.get(self.kind)
+        if limit is None:
+            return self.low, self.high
+        return (-limit if self.low is None else self.low), (limit if self.high is None else self.high)
+
     def describe(self) -> str:
         """What is allowed, in words."""
         if self.choices is not None:
@@ -69,11 +86,13 @@ class Param:
         if self.kind == "bool":
             return "allowed: true or false"
         noun = {"float": "a number", "int": "an integer", "str": "a string"}[self.kind]
+        low, high = self.bounds
+        show = (lambda v: str(int(v))) if self.kind == "int" else (lambda v: f"{v:g}")
         parts = []
-        if self.low is not None:
-            parts.append(f"{'>' if self.low_open else '>='} {self.low:g}")
-        if self.high is not None:
-            parts.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        if low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {show(low)}")
+        if high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {show(high)}")
         return f"expected {noun}" + (" " + " and ".join(parts) if parts else "")
 
     def coerce(self, field: str, value: Any) -> Any:
@@ -95,12 +114,13 @@ class Param:
                 raise SpecError(field, value, self.describe())
             value = int(value)
         else:
+            if isinstance(value, int) and abs(value) > FLOAT_LIMIT:  # float() of a huge int overflows
+                raise SpecError(field, value, self.describe())
             value = float(value)
             if not math.isfinite(value):
                 raise SpecError(field, value, self.describe() + " (finite)")
-        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            raise SpecError(field, value, self.describe())
-        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
+        low, high = self.bounds
+        if value < low or (self.low_open and value == low) or value > high or (self.high_open and value == high):
             raise SpecError(field, value, self.describe())
         return value
 

@@ -4,11 +4,16 @@ A chunk task is pure data — the spec, a group index and run indices — so any
 the same program from it, and a run's result depends only on its identity (its key is derived from
 its seed index), never on which executor or which chunk computed it. The driver alone writes the
 store. ``LocalExecutor`` runs in process and keeps one compiled program per static group.
+
+Memory decides only how many vmap blocks of a chunk run in one compiled call (the most that fit the
+budget next to the chunk's results on the host); a chunk runs in as many calls as it needs, and
+since every block is the same width-``width`` program, the rows are the same bits however it is cut.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -21,10 +26,12 @@ from descentlab.engine.plan import Plan, checkpoint_steps, plan
 from descentlab.engine.program import GroupProgram
 from descentlab.engine.spec import Spec
 
+DEFAULT_MEMORY_FRACTION = 0.25
+
 
 @dataclasses.dataclass(frozen=True)
 class ChunkTask:
-    """Runs ``runs`` (experiment run indices) of static group ``group``, padded to ``size``.
+    """Runs ``runs`` (experiment run indices) of static group ``group``: at most ``size`` runs.
 
     ``width`` is the vmap block width (see :meth:`GroupProgram.batched`); ``size`` is a multiple of it.
     """
@@ -66,6 +73,41 @@ def dtype_of(spec: Spec):
     return np.float64 if spec.run.dtype == "float64" else np.float32
 
 
+def available_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 4 << 30
+
+
+def memory_budget_bytes(spec: Spec) -> int:
+    """``run.memory_budget_mb``, else a quarter of the memory free now."""
+    if spec.run.memory_budget_mb is not None:
+        return int(spec.run.memory_budget_mb * 2**20)
+    return int(available_memory_bytes() * DEFAULT_MEMORY_FRACTION)
+
+
+def memory_per_run(spec: Spec, program: GroupProgram) -> tuple[int, int]:
+    """(device bytes, host bytes) one run of a chunk needs (conservative estimates)."""
+    with jax.enable_x64(spec.run.dtype == "float64"):
+        return program.bytes_per_run(dtype_of(spec)), program.host_bytes_per_run()
+
+
+def blocks_that_fit(spec: Spec, program: GroupProgram, size: int, width: int) -> int:
+    """How many vmap blocks of ``width`` runs fit the budget beside a chunk of ``size`` runs' results on
+    the host (0 or less: not even one)."""
+    device, host = memory_per_run(spec, program)
+    return (memory_budget_bytes(spec) - size * host) // max(width * device, 1)
+
+
+def blocks_per_call(spec: Spec, program: GroupProgram, size: int, width: int) -> int:
+    """Vmap blocks per compiled call: the largest divisor of the chunk's blocks that fits (at least 1),
+    so that a full chunk needs no padding."""
+    blocks = size // width
+    fit = max(1, min(blocks, blocks_that_fit(spec, program, size, width)))
+    return max(k for k in range(1, fit + 1) if blocks % k == 0)
+
+
 class ProgramCache:
     """Builds, compiles and runs group programs for one spec (compiling once per group and size)."""
 
@@ -74,35 +116,52 @@ class ProgramCache:
         self.plan = the_plan or plan(spec)
         self.checkpoints = checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
         self._programs: dict[int, GroupProgram] = {}
-        self._compiled: dict[tuple[int, int], Any] = {}
+        self._compiled: dict[tuple[int, int, int, int], Any] = {}
+        self._calls: dict[tuple[int, int, int], int] = {}
 
     def program(self, group: int) -> GroupProgram:
         if group not in self._programs:
             self._programs[group] = GroupProgram(self.spec, self.plan.groups[group], self.checkpoints)
         return self._programs[group]
 
+    def call_size(self, task: ChunkTask) -> int:
+        """Runs per compiled call for the task's chunks (whole vmap blocks that fit the memory budget)."""
+        key = (task.group, task.size, task.width)
+        if key not in self._calls:
+            blocks = blocks_per_call(self.spec, self.program(task.group), task.size, task.width)
+            self._calls[key] = blocks * task.width
+        return self._calls[key]
+
     def execute(self, task: ChunkTask) -> ChunkResult:
-        x64 = self.spec.run.dtype == "float64"
+        """Run one chunk in calls of :meth:`call_size` runs (the last padded by repeating its last run)."""
         dtype = dtype_of(self.spec)
-        with jax.enable_x64(x64):
+        with jax.enable_x64(self.spec.run.dtype == "float64"):
             program = self.program(task.group)
+            call = self.call_size(task)
+            devices = usable_devices(call // task.width)
+            key = (task.group, call, task.width, len(devices))
             compile_seconds = 0.0
-            devices = usable_devices(task.size // task.width)
-            key = (task.group, task.size, task.width, len(devices))
             if key not in self._compiled:
                 start = time.perf_counter()
-                self._compiled[key] = program.compile(task.size, dtype, task.width, devices)
+                self._compiled[key] = program.compile(call, dtype, task.width, devices)
                 compile_seconds = time.perf_counter() - start
-            padded = list(task.runs) + [task.runs[-1]] * (task.size - len(task.runs))
+            n = len(task.runs)
+            padded = list(task.runs) + [task.runs[-1]] * (-n % call)
             seeds = program.group.runs.seeds_of(padded).astype(np.int32)
             hparams = program.group.dynamic_arrays_at(padded, dtype)
             start = time.perf_counter()
             with blas_single_threaded():
-                out = jax.block_until_ready(self._compiled[key](seeds, hparams))
+                outs = [self._call(key, seeds, hparams, at, call) for at in range(0, len(padded), call)]
             run_seconds = time.perf_counter() - start
-        n = len(task.runs)
-        curves = {k: np.asarray(v)[:n] for k, v in out["curves"].items()}
-        return ChunkResult(task, curves, np.asarray(out["divergence_step"])[:n], compile_seconds, run_seconds)
+        curves = {k: np.concatenate([o["curves"][k] for o in outs])[:n] for k in outs[0]["curves"]}
+        steps = np.concatenate([o["divergence_step"] for o in outs])[:n]
+        return ChunkResult(task, curves, steps, compile_seconds, run_seconds)
+
+    def _call(self, key: tuple[int, int, int, int], seeds: np.ndarray, hparams: Any, at: int, call: int) -> dict:
+        """One compiled call on runs ``at … at + call`` of the padded chunk, brought back to the host."""
+        piece = jax.tree_util.tree_map(lambda a: a[at:at + call], (seeds, hparams))
+        out = jax.block_until_ready(self._compiled[key](*piece))
+        return jax.tree_util.tree_map(np.asarray, out)
 
 
 class LocalExecutor:

@@ -77,9 +77,13 @@ def validate_components(spec: Spec) -> None:
             for key, value in values.items():
                 coerce_all(f"{section}.{key}", declared[key], value)
     coerce_all("run.batch_size", BATCH_SIZE, spec.run.batch_size)
+    seen: set[str] = set()
     for i, item in enumerate(spec.probes):
         name, options = probe_name_options(item, f"probes[{i}]")
         entry = probes.get(name, f"probes[{i}]")
+        if name in seen:
+            raise SpecError(f"probes[{i}]", name, "each probe at most once (a second would record the same metrics)")
+        seen.add(name)
         declared = probe_params(entry)
         check_params(f"probes[{i}]", declared, options, name)
         for key, value in options.items():
@@ -87,13 +91,58 @@ def validate_components(spec: Spec) -> None:
     n_runs = count_runs(spec)
     if n_runs > MAX_RUNS:
         raise SpecError("spec", f"{n_runs} runs", f"at most {MAX_RUNS} runs in one experiment")
+    checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
+    the_plan = plan(spec)
+    cap = memory_cap(spec)
+    for group in the_plan.groups:
+        group.check_problem(cap, 8 if spec.run.dtype == "float64" else 4)
+        group.check_data_source()
     if spec.theory is not None and spec.theory.predict is not None:
         from descentlab.engine.theory_check import validate_theory
 
-        validate_theory(spec)
-    checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
-    for group in plan(spec).groups:
-        group.check_data_source()
+        validate_theory(spec, the_plan)
+
+
+HOST_ITEMSIZE = 8
+"""Bytes per number of a problem's host-side data (NumPy draws are float64)."""
+
+
+def memory_cap(spec: Spec) -> tuple[int, str]:
+    """(bytes, what it is) a problem's data and one run's batches may take: the engine's memory budget
+    (``run.memory_budget_mb``, else its share of the available memory)."""
+    from descentlab.engine.executors import memory_budget_bytes
+
+    if spec.run.memory_budget_mb is not None:
+        return memory_budget_bytes(spec), "run.memory_budget_mb"
+    return memory_budget_bytes(spec), "the memory budget: a share of the available memory; run.memory_budget_mb sets it"
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in binary units (``146 TiB``)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_problem_memory(cls, values: dict[str, Any], batch_size: int, cap: tuple[int, str], itemsize: int) -> None:
+    """Refuse a problem whose data (``data_elements``) or one run's batches (a step's batch and the evaluation
+    batch, ``example_elements`` each) would not fit ``cap``, naming the fields that size them."""
+    limit, what = cap
+    arrays = cls.data_elements(values)
+    data = HOST_ITEMSIZE * sum(arrays.values())
+    if data > limit:
+        fields = max(arrays, key=arrays.__getitem__)
+        raise SpecError("problem." + ",".join(fields), {f: values[f] for f in fields},
+                        f"{cls.name}'s data would need about {format_bytes(data)}; at most {format_bytes(limit)} fit "
+                        f"({what})")
+    batches = (batch_size + cls.eval_size) * cls.example_elements(values) * itemsize
+    if batches > limit:
+        shape = " × ".join(f"problem.{d}" if isinstance(d, str) else str(d) for d in cls.example)
+        raise SpecError("run.batch_size", batch_size, f"a batch of {batch_size} (and an evaluation batch of "
+                        f"{cls.eval_size}) examples of {shape} numbers each would need about "
+                        f"{format_bytes(batches)}; at most {format_bytes(limit)} fit ({what})")
 
 
 def probe_params(entry) -> dict[str, Param]:
@@ -297,6 +346,15 @@ class Group:
         if kind == "auto":
             return "stream" if self.problem_instance().is_stream else "with_replacement"
         return kind
+
+    def check_problem(self, cap: tuple[int, str], itemsize: int) -> None:
+        """The problem's rules between fields and the memory its data and batches need, from its values alone
+        (before :meth:`problem_instance` builds anything)."""
+        problems = _registries()[0]
+        name, values = self.component("problem")
+        cls = problems.get(name)
+        cls.check(values)
+        check_problem_memory(cls, values, self.batch_size, cap, itemsize)
 
     def check_data_source(self) -> None:
         problem = self.problem_instance()

@@ -31,8 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from descentlab.engine.plan import Group, probe_name_options, probe_params
+from descentlab.engine.plan import Group, Plan, checkpoint_steps, probe_name_options, probe_params
 from descentlab.engine.spec import Spec
+from descentlab.params import SpecError
 from descentlab.probes.base import Probe, ProbeContext
 from descentlab.problems.samplers import Sampler
 
@@ -191,7 +192,8 @@ class GroupProgram:
                 out, state = measure_one(probe, every, ctx, state, k)
                 clash = set(out) & set(values)
                 if clash:
-                    raise ValueError(f"probes report the same metric twice: {sorted(clash)}")
+                    raise SpecError("probes", self.spec.probes, f"each metric from one probe only; {sorted(clash)} "
+                                    "are reported twice")
                 values.update(out)
                 states.append(state)
             value = reference(carry.params)
@@ -302,3 +304,21 @@ class GroupProgram:
         ``runs`` row (Python objects, then Arrow and Parquet buffers, ~4 KB measured) and its curves
         (float64 values with run/step/metric columns, in NumPy, Arrow and Parquet: ~8 copies)."""
         return 4096 + 8 * len(self.checkpoints) * self.metrics_estimate() * 8
+
+
+def recorded_metrics(spec: Spec, the_plan: Plan) -> set[str]:
+    """The metrics every run of ``the_plan`` records (``batch_loss`` and the probes'), found by tracing one run
+    per problem without computing it (a problem's host-side data is built, nothing is compiled)."""
+    grid = checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
+    found: set[str] | None = None
+    traced: set[str] = set()
+    for group in the_plan.groups:
+        problem = group.config["problem"]["name"]
+        if problem in traced:
+            continue
+        traced.add(problem)
+        program = GroupProgram(spec, group, grid)
+        seeds, hparams = program.example_inputs(1, np.float32)
+        shapes = jax.eval_shape(program.run_one, seeds[0], {k: v[0] for k, v in hparams.items()})
+        found = set(shapes["curves"]) if found is None else found & set(shapes["curves"])
+    return found or set()

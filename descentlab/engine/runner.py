@@ -1,8 +1,11 @@
 """Running a spec: plan → chunks → executor → store, resumable and honest about time.
 
 The store is the source of truth: each finished chunk is written before the next one is reported,
-a re-run computes only the runs not yet stored (``force`` recomputes everything), and a diverged
-run is a row with ``status = 'diverged'`` and its ``divergence_step``, never an exception.
+a re-run computes only the runs not yet stored — damaged chunks are quarantined and computed again,
+``force`` recomputes everything — and a diverged run is a row with ``status = 'diverged'`` and its
+``divergence_step``, never an exception. Chunk boundaries are a function of the spec alone, so two
+processes running one spec agree on chunk ids and never store a run twice. Nothing is written before
+the plan, the chunk sizes (with the memory pre-flight) and the theory section are validated.
 """
 
 from __future__ import annotations
@@ -22,13 +25,24 @@ import jax
 import numpy as np
 import pyarrow as pa
 
-from descentlab.engine.executors import ChunkResult, ChunkTask, LocalExecutor, ProgramCache, dtype_of
+from descentlab.engine.executors import (
+    ChunkResult,
+    ChunkTask,
+    LocalExecutor,
+    ProgramCache,
+    blocks_that_fit,
+    memory_budget_bytes,
+    memory_per_run,
+)
 from descentlab.engine.plan import SECTIONS, Plan, plan
+from descentlab.engine.program import GroupProgram
 from descentlab.engine.spec import Spec
+from descentlab.params import SpecError
 from descentlab.store import Store
 
-DEFAULT_MEMORY_FRACTION = 0.25
 MAX_CHUNK = 16_384
+HOST_BYTES_PER_CHUNK = 16 << 20
+"""Default chunk: the whole vmap blocks (a power of two of them) whose results take about this much host memory."""
 
 
 def _enable_compilation_cache() -> None:
@@ -43,13 +57,6 @@ def _use_system_allocator_for_arrow() -> None:
     (measured by ``benchmarks/memory.py``: growth over the baseline 40 MB → 20 MB, same runs/s)."""
     if pa.default_memory_pool().backend_name != "system":
         pa.set_memory_pool(pa.system_memory_pool())
-
-
-def available_memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):
-        return 4 << 30
 
 
 def versions() -> dict[str, str]:
@@ -106,26 +113,49 @@ def chunk_tasks(the_plan: Plan, done: set[int], sizes: dict[int, tuple[int, int]
     return tasks
 
 
-def chunk_sizes(spec: Spec, the_plan: Plan, cache: ProgramCache) -> dict[int, tuple[int, int]]:
-    """(runs per chunk, vmap width) per group: chunks are whole blocks on every device and fit the budget."""
-    if spec.run.memory_budget_mb is not None:
-        budget = int(spec.run.memory_budget_mb * 2**20)
+def chunk_size(spec: Spec, program: GroupProgram, width: int, n_runs: int) -> int:
+    """Runs per chunk of a group of ``n_runs``: a function of the spec alone (never of memory or devices).
+
+    ``run.chunk_size`` rounded up to whole vmap blocks, else the largest power of two of blocks whose
+    results stay within :data:`HOST_BYTES_PER_CHUNK` on the host (at least one block, at most
+    :data:`MAX_CHUNK` runs); never more blocks than the group needs.
+    """
+    if spec.run.chunk_size is not None:
+        size = -(-spec.run.chunk_size // width) * width
     else:
-        budget = int(available_memory_bytes() * DEFAULT_MEMORY_FRACTION)
-    n_devices = len(jax.devices())
+        blocks = max(1, min(MAX_CHUNK, HOST_BYTES_PER_CHUNK // program.host_bytes_per_run()) // width)
+        size = (1 << (blocks.bit_length() - 1)) * width
+    return min(size, -(-n_runs // width) * width)
+
+
+def check_memory(spec: Spec, program: GroupProgram, size: int, width: int) -> None:
+    """Raise SpecError unless one vmap block fits the memory budget beside its chunk's results on the host."""
+    if blocks_that_fit(spec, program, size, width) >= 1:
+        return
+    device, host = memory_per_run(spec, program)
+    budget = memory_budget_bytes(spec)
+    room = budget - size * host
+    if room >= device:
+        fix = f"set run.vmap_width <= {room // device} or "
+    elif budget >= device + host:
+        fix = f"set run.chunk_size and run.vmap_width <= {budget // (device + host)} or "
+    else:
+        fix = ""
+    given = spec.run.memory_budget_mb if spec.run.memory_budget_mb is not None else f"{budget / 2**20:.1f} MiB (auto)"
+    raise SpecError("run.memory_budget_mb", given,
+                    f"one vmap block of {width} runs needs {(width * device + size * host) / 2**20:.1f} MiB with its "
+                    f"chunk's results ({size} runs) on the host; {fix}raise the budget")
+
+
+def chunk_sizes(spec: Spec, the_plan: Plan, cache: ProgramCache) -> dict[int, tuple[int, int]]:
+    """(runs per chunk, vmap width) per group, after checking that one vmap block fits the memory budget."""
     sizes = {}
     for group in the_plan.groups:
         width = vmap_width(spec, len(group.runs))
-        unit = width * n_devices
-        needed = -(-len(group.runs) // unit) * unit
-        if spec.run.chunk_size is not None:
-            size = -(-spec.run.chunk_size // unit) * unit
-        else:
-            program = cache.program(group.index)
-            with jax.enable_x64(spec.run.dtype == "float64"):
-                per_run = program.bytes_per_run(dtype_of(spec)) + program.host_bytes_per_run()
-            size = max(1, min(MAX_CHUNK, budget // max(per_run, 1)) // unit) * unit
-        sizes[group.index] = (min(size, needed), width)
+        program = cache.program(group.index)
+        size = chunk_size(spec, program, width, len(group.runs))
+        check_memory(spec, program, size, width)
+        sizes[group.index] = (size, width)
     return sizes
 
 
@@ -214,32 +244,40 @@ class RunSummary:
 ProgressFn = Callable[[int, int, int], None]  # (runs done, runs total, diverged so far)
 
 
-def run_spec(
-    spec: Spec,
-    store: Store | str | Path = "runs",
-    force: bool = False,
-    executor: Any = None,
-    progress: ProgressFn | None = None,
-) -> RunSummary:
-    """Run (or resume) every run of ``spec`` and store it; returns what happened."""
-    _enable_compilation_cache()
-    _use_system_allocator_for_arrow()
-    store = store if isinstance(store, Store) else Store(store)
-    executor = executor or LocalExecutor()
-    the_plan = plan(spec)
-    experiment = spec.content_hash()
+@dataclasses.dataclass
+class _Tally:
+    """What a run of chunks has done so far."""
+
+    computed: int = 0
+    diverged: int = 0
+    compile_seconds: float = 0.0
+    run_seconds: float = 0.0
+    store_seconds: float = 0.0
+
+    def timings(self) -> dict[str, float]:
+        return {"compile_seconds": self.compile_seconds, "run_seconds": self.run_seconds,
+                "store_seconds": self.store_seconds}
+
+
+def _resume_point(store: Store, experiment: str, force: bool) -> set[int]:
+    """Make the experiment's folder ready to resume — forget it (``force``), drop dead writers' temporary
+    folders, quarantine chunks that fail their check — and return the run indices stored whole."""
     if force:
         store.clear(experiment)
     store.clean_tmp(experiment)
-    done = store.stored_runs(experiment)
+    store.quarantine_damaged(experiment)
+    return store.stored_runs(experiment)
+
+
+def _base_row(spec: Spec, the_plan: Plan, store: Store, experiment: str, executor: Any) -> dict[str, Any]:
+    """The experiment row's fields that do not change while it runs."""
     previous = store.experiment_row(experiment) if experiment in store.experiments() else None
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    base_row = {
+    return {
         "experiment": experiment,
         "name": spec.name,
         "description": spec.description,
         "spec": _json(spec.to_dict()),
-        "created_at": previous["created_at"] if previous else started,
+        "created_at": previous["created_at"] if previous else _now(),
         "n_runs": the_plan.n_runs,
         "n_groups": len(the_plan.groups),
         "versions": _json(versions()),
@@ -249,44 +287,75 @@ def run_spec(
         "dtype": spec.run.dtype,
         "steps": spec.run.steps,
     }
-    store.write_experiment(experiment, {**base_row, "status": "running", "finished_at": None,
-                                        "compile_seconds": None, "run_seconds": None, "store_seconds": None,
-                                        "diverged": None}, spec.to_dict())
-    cache = ProgramCache(spec, the_plan)
-    tasks = chunk_tasks(the_plan, done, chunk_sizes(spec, the_plan, cache))
-    compile_s = run_s = store_s = 0.0
-    computed = 0
+
+
+def _compute(spec: Spec, the_plan: Plan, store: Store, experiment: str, executor: Any, tasks: list[ChunkTask],
+             done: int, tally: _Tally, progress: ProgressFn | None) -> None:
+    """Run the tasks on the executor, storing each chunk as it comes back."""
     if progress:
-        progress(len(done), the_plan.n_runs, 0)
-    diverged_new = 0
+        progress(done, the_plan.n_runs, 0)
     for result in executor.map(spec, the_plan, tasks):
-        compile_s += result.compile_seconds
-        run_s += result.run_seconds
+        tally.compile_seconds += result.compile_seconds
+        tally.run_seconds += result.run_seconds
         start = time.perf_counter()
         runs_table, curves_table = _columns(spec, the_plan, result, experiment)
         store.write_chunk(experiment, result.task.chunk_id, runs_table, curves_table)
-        store_s += time.perf_counter() - start
-        computed += len(result.task.runs)
-        diverged_new += int((result.divergence_step >= 0).sum())
+        tally.store_seconds += time.perf_counter() - start
+        tally.computed += len(result.task.runs)
+        tally.diverged += int((result.divergence_step >= 0).sum())
         if progress:
-            progress(len(done) + computed, the_plan.n_runs, diverged_new)
-    counts = store.status_counts(experiment)
-    stored = sum(counts.values())
-    diverged = counts.get("diverged", 0)
-    if spec.theory is not None and spec.theory.predict is not None and stored == the_plan.n_runs:
-        from descentlab.engine.theory_check import check_theory
+            progress(done + tally.computed, the_plan.n_runs, tally.diverged)
 
-        check_theory(spec, store, experiment, cache.checkpoints)
-    store.write_experiment(experiment, {
-        **base_row,
-        "status": "complete" if stored == the_plan.n_runs else "partial",
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "compile_seconds": compile_s,
-        "run_seconds": run_s,
-        "store_seconds": store_s,
-        "diverged": diverged,
-    })
-    return RunSummary(experiment, the_plan.n_runs, computed, len(done), diverged, compile_s, run_s, store_s)
+
+def run_spec(
+    spec: Spec,
+    store: Store | str | Path = "runs",
+    force: bool = False,
+    executor: Any = None,
+    progress: ProgressFn | None = None,
+) -> RunSummary:
+    """Run (or resume) every run of ``spec`` and store it; returns what happened.
+
+    The experiment row says ``running`` (with this process's pid and host) once the spec has passed
+    every check, ``complete`` or ``partial`` at the end, and ``interrupted`` after a KeyboardInterrupt
+    (which is raised again).
+    """
+    _enable_compilation_cache()
+    _use_system_allocator_for_arrow()
+    store = store if isinstance(store, Store) else Store(store)
+    executor = executor or LocalExecutor()
+    the_plan = plan(spec)
+    cache = ProgramCache(spec, the_plan)
+    sizes = chunk_sizes(spec, the_plan, cache)
+    experiment = spec.content_hash()
+    done = _resume_point(store, experiment, force)
+    base_row = _base_row(spec, the_plan, store, experiment, executor)
+    store.write_experiment(experiment, {**base_row, "status": "running", "finished_at": None,
+                                        "compile_seconds": None, "run_seconds": None, "store_seconds": None,
+                                        "diverged": None}, spec.to_dict())
+    tally = _Tally()
+    try:
+        _compute(spec, the_plan, store, experiment, executor, chunk_tasks(the_plan, done, sizes), len(done), tally,
+                 progress)
+        counts = store.status_counts(experiment)
+        stored = sum(counts.values())
+        if spec.theory is not None and spec.theory.predict is not None and stored == the_plan.n_runs:
+            from descentlab.engine.theory_check import check_theory
+
+            check_theory(spec, store, experiment, cache.checkpoints)
+    except KeyboardInterrupt:
+        store.write_experiment(experiment, {**base_row, "status": "interrupted", "finished_at": _now(),
+                                            **tally.timings(), "diverged": None})
+        raise
+    store.write_experiment(experiment, {**base_row, "status": "complete" if stored == the_plan.n_runs else "partial",
+                                        "finished_at": _now(), **tally.timings(),
+                                        "diverged": counts.get("diverged", 0)})
+    return RunSummary(experiment, the_plan.n_runs, tally.computed, len(done), counts.get("diverged", 0),
+                      tally.compile_seconds, tally.run_seconds, tally.store_seconds)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _json(obj: Any) -> str:

@@ -63,6 +63,16 @@ METHODS = ("grid", "random", "sobol", "halving")
 MODES = ("min", "max")
 SEARCH_KEYS = ("method", "n", "metric", "mode", "top", "eta", "seed", "out")
 MAX_CANDIDATES = 1_000_000
+SEARCH_OPTIONS = {
+    "method": Param("str", "sobol", "how candidates are chosen", choices=METHODS),
+    "n": Param("int", None, "number of candidates (random, sobol, halving)", low=1, high=MAX_CANDIDATES),
+    "metric": Param("str", None, "the metric ranked by its final value, mean over seeds"),
+    "mode": Param("str", "min", "min or max", choices=MODES),
+    "top": Param("int", 1, "number of best configurations written as specs", low=1, high=10_000),
+    "eta": Param("int", 3, "halving: keep the best 1/eta of each rung", low=2, high=1_000),
+    "seed": Param("int", 0, "seed of the random / Sobol candidates", low=0),
+}
+"""The search's options (``[search]`` table or command line) but ``out``, declared like a component's parameters."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,7 +276,7 @@ def search(
     spec: Mapping[str, Any] | Spec,
     method: str = "sobol",
     n: int | None = None,
-    metric: str = "loss",
+    metric: str | None = None,
     mode: str = "min",
     store: Store | str | Path = "runs",
     top: int = 1,
@@ -274,16 +284,17 @@ def search(
     seed: int = 0,
     out: str | Path | None = None,
 ) -> SearchResult:
-    """Search a spec's ranges and write the best ``top`` configurations as spec files (see module doc)."""
+    """Search a spec's ranges and write the best ``top`` configurations as spec files (see module doc).
+
+    ``metric`` defaults to the problem's monitor metric; every option and the metric are checked before
+    anything runs."""
     _enable_compilation_cache()
     data = spec.to_dict() if isinstance(spec, Spec) else json.loads(json.dumps(dict(spec)))
-    spec_from_dict(data)  # the ranges are validated as an ordinary sweep first
-    if mode not in MODES:
-        raise SpecError("search.mode", mode, "allowed: 'min', 'max'")
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise SpecError("search.top", top, "an integer >= 1")
-    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-        raise SpecError("search.eta", eta, "an integer >= 2")
+    checked = spec_from_dict(data)  # the ranges are validated as an ordinary sweep first
+    check_search_options({"method": method, "n": n, "metric": metric, "mode": mode, "top": top, "eta": eta,
+                          "seed": seed})
+    metric = metric or default_metric(checked)
+    check_metric(checked, metric)
     store = store if isinstance(store, Store) else Store(store)
     axes = search_space(data)
     points = candidates(axes, "sobol" if method == "halving" else method, n, seed)
@@ -394,6 +405,30 @@ def to_toml(data: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_search_options(options: Mapping[str, Any]) -> None:
+    """Raise SpecError for a search option of the wrong type or out of range (``None`` = the default)."""
+    for key, value in options.items():
+        if value is not None:
+            SEARCH_OPTIONS[key].coerce(f"search.{key}", value)
+
+
+def default_metric(spec: Spec) -> str:
+    """The metric a search ranks by default: the first problem's ``monitor`` (what the divergence test
+    watches), else ``loss``."""
+    from descentlab.problems import PROBLEMS
+
+    return PROBLEMS.get(plan(spec).groups[0].config["problem"]["name"]).monitor or "loss"
+
+
+def check_metric(spec: Spec, metric: str) -> None:
+    """Raise SpecError unless the runs of ``spec`` record ``metric`` (``final_`` prefix allowed), before any run."""
+    from descentlab.engine.program import recorded_metrics
+
+    recorded = recorded_metrics(spec, plan(spec))
+    if metric.removeprefix("final_") not in recorded:
+        raise SpecError("search.metric", metric, "a metric the probes record; allowed: " + ", ".join(sorted(recorded)))
+
+
 def load_search_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """(spec dict, search options) from a TOML file with an optional ``[search]`` table."""
     data = read_toml(path)
@@ -404,6 +439,7 @@ def load_search_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
         if key not in SEARCH_KEYS:
             raise SpecError(f"search.{key}", options[key], "unknown field; allowed: " + ", ".join(SEARCH_KEYS))
     options = dict(options)
+    check_search_options({k: v for k, v in options.items() if k != "out"})
     if "out" in options:
         options["out"] = out_folder_of(Path(path), options["out"])
     return data, options

@@ -19,6 +19,7 @@ import copy
 import hashlib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,7 +32,42 @@ from descentlab.params import Param, SpecError
 
 MAX_AXIS_VALUES = 100_000
 MAX_RUNS = 10_000_000
+MAX_DEPTH = 32
+"""Deepest nesting of tables and arrays a spec may have (a spec needs 4; deeper input is refused
+before anything recurses over it)."""
+MAX_SPEC_BYTES = 16 << 20
 SWEEP_KEYS = ("grid", "logspace", "linspace")
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """Levels of nested tables/arrays in ``value`` (counted without recursion, at most ``limit + 1``)."""
+    depth, level = 0, [value]
+    while level and depth <= limit:
+        level = [child for node in level for child in _children(node)]
+        depth += bool(level)
+    return depth
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, Mapping):
+        return list(node.values())
+    if isinstance(node, (list, tuple)):
+        return list(node)
+    return []
+
+
+def check_depth(field: str, value: Any) -> None:
+    """Raise :class:`SpecError` when ``value`` nests tables/arrays deeper than ``MAX_DEPTH``."""
+    if nesting_depth(value) > MAX_DEPTH:
+        raise SpecError(field, f"<nested more than {MAX_DEPTH} levels>", f"at most {MAX_DEPTH} levels of nested "
+                        "tables and arrays")
+
+
+def _distinct_key(value: Any) -> str:
+    """A value's identity for duplicate checks: 1 and 1.0 are the same value, true and 1 are not."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 class Sweep(BaseModel):
@@ -55,8 +91,8 @@ def parse_sweep(field: str, raw: Any) -> Any:
             raise SpecError(f"{field}.grid", arg, "expected a non-empty list of values")
         if len(arg) > MAX_AXIS_VALUES:
             raise SpecError(f"{field}.grid", f"<{len(arg)} values>", f"at most {MAX_AXIS_VALUES} values per axis")
-        if len({json.dumps(v, sort_keys=True) for v in arg}) != len(arg):
-            raise SpecError(f"{field}.grid", arg, "values must be distinct")
+        if len({_distinct_key(v) for v in arg}) != len(arg):
+            raise SpecError(f"{field}.grid", arg, "values must be distinct (1 and 1.0 are the same value)")
         return Sweep(values=tuple(arg))
     where = f"{field}.{kind}"
     if (
@@ -79,7 +115,10 @@ def parse_sweep(field: str, raw: Any) -> Any:
         values = np.geomspace(lo, hi, n)
     else:
         values = np.linspace(lo, hi, n)
-    return Sweep(values=tuple(float(f"{v:.12g}") for v in values))
+    rounded = tuple(float(f"{v:.12g}") for v in values)
+    if len(set(rounded)) != n:
+        raise SpecError(where, arg, "the n values must be distinct at 12 significant digits; widen [lo, hi] or lower n")
+    return Sweep(values=rounded)
 
 
 class _Section(BaseModel):
@@ -109,7 +148,7 @@ class SamplerSection(_Section):
 class RunSection(BaseModel):
     """How long, how many, how measured."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     steps: int = Field(gt=0, le=100_000_000)
     batch_size: Any = 1
@@ -121,21 +160,24 @@ class RunSection(BaseModel):
     dtype: Literal["float32", "float64"] = "float32"
     chunk_size: int | None = Field(default=None, ge=1, le=10_000_000)
     vmap_width: int | None = Field(default=None, ge=1, le=1_000_000)
-    memory_budget_mb: float | None = Field(default=None, gt=0)
+    memory_budget_mb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
     @field_validator("checkpoints")
     @classmethod
     def _check_checkpoints(cls, value):
         if isinstance(value, int) and not 1 <= value <= 100_000:
             raise ValueError("an integer count in [1, 100000] or a list of steps")
-        if isinstance(value, list) and (not value or any(v < 0 for v in value)):
-            raise ValueError("a non-empty list of steps >= 0")
+        if isinstance(value, list) and (not value or len(value) > 100_000 or any(v < 0 for v in value)):
+            raise ValueError("a non-empty list of at most 100000 steps >= 0")
         return value
 
 
 class TheorySection(BaseModel):
+    """A prediction to compare with (``predict``, required) and its options (kind, curve, metric, tolerance, and
+    the prediction's own parameters), checked by :func:`descentlab.engine.theory_check.validate_theory`."""
+
     model_config = ConfigDict(extra="allow", frozen=True)
-    predict: str | None = None
+    predict: str
 
 
 class Spec(BaseModel):
@@ -153,14 +195,23 @@ class Spec(BaseModel):
     probes: list[str | dict[str, Any]] = Field(default_factory=lambda: ["metrics"])
     theory: TheorySection | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _one_printable_line(cls, value: str) -> str:
+        if _CONTROL.search(value):
+            raise ValueError("printable text on one line (no newline, tab or other control character)")
+        return value
+
     # ------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A plain dict, round-trippable through :func:`spec_from_dict` (sweeps in their TOML form)."""
         return _plain(self.model_dump(exclude_none=True))
 
     def content_hash(self) -> str:
-        """Hash of everything that affects results (not the name or description)."""
+        """Hash of everything that affects results (not the name, the description or the memory budget, which
+        decides only how many vmap blocks of a chunk run at once)."""
         body = {k: v for k, v in self.to_dict().items() if k not in ("name", "description")}
+        body["run"] = {k: v for k, v in body["run"].items() if k != "memory_budget_mb"}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -174,9 +225,12 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
+_UNION_TAG = re.compile(r"^(int|float|str|bool|list\[.*\]|dict\[.*\])$")
+
+
 def _pydantic_error(err: ValidationError) -> SpecError:
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "spec"
+    loc = ".".join(str(p) for p in first["loc"] if not _UNION_TAG.match(str(p))) or "spec"
     value = first.get("input")
     kind = first["type"]
     if kind == "missing":
@@ -201,6 +255,7 @@ def spec_from_dict(data: Mapping[str, Any]) -> Spec:
     """Validate a dict (parsed TOML or Python) into a :class:`Spec`, raising :class:`SpecError`."""
     if not isinstance(data, Mapping):
         raise SpecError("spec", data, "expected a table of sections")
+    check_depth("spec", data)
     data = copy.deepcopy(dict(data))
     for section in ("problem", "optimizer", "schedule", "sampler"):
         body = data.get(section)
@@ -223,14 +278,25 @@ def spec_from_dict(data: Mapping[str, Any]) -> Spec:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """A TOML file as a dict; a missing or malformed file is a :class:`SpecError`."""
+    """A TOML file as a dict; a missing, special (folder, FIFO, device), huge or malformed file, or one
+    nested deeper than ``MAX_DEPTH``, is a :class:`SpecError`. A FIFO or device is never opened."""
     path = Path(path)
+    if not path.exists():
+        raise SpecError("spec", str(path), "file not found")
+    if not path.is_file():
+        raise SpecError("spec", str(path), "not a regular file (a folder, FIFO or device); expected a TOML file")
+    if path.stat().st_size > MAX_SPEC_BYTES:
+        raise SpecError("spec", str(path), f"larger than {MAX_SPEC_BYTES >> 20} MiB; expected a TOML spec")
     try:
-        return tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise SpecError("spec", str(path), "file not found") from None
+        data = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise SpecError("spec", str(path), f"cannot be read ({err.strerror or err})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SpecError("spec", str(path), f"not valid TOML ({err})") from None
+    except RecursionError:
+        raise SpecError("spec", str(path), f"at most {MAX_DEPTH} levels of nested tables and arrays") from None
+    check_depth("spec", data)
+    return data
 
 
 def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
@@ -238,24 +304,45 @@ def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
     return spec_from_dict(apply_overrides(read_toml(path), overrides or []))
 
 
-def parse_override_value(text: str) -> Any:
-    """A ``--set`` value: parsed as a TOML value when it is one, else taken as a string."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_one_line(field: str, item: str) -> None:
+    """Raise :class:`SpecError` when a command-line assignment holds a newline or another control character
+    (``a=1\\nb=2`` would otherwise set ``a`` and silently drop ``b``)."""
+    if _CONTROL.search(item):
+        raise SpecError(field, item, "one assignment on one line: no newline or other control character")
+
+
+def parse_override_value(text: str, field: str = "--set") -> Any:
+    """A ``--set`` value: parsed as one TOML value when it is one, else taken as a string.
+
+    A newline or control character, or a value nested deeper than ``MAX_DEPTH``, is a :class:`SpecError`."""
+    check_one_line(field, text)
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise SpecError(field, text, f"at most {MAX_DEPTH} levels of nested tables and arrays") from None
+    check_depth(field, value)
+    return value
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply ``path.to.field=value`` assignments to a spec dict (a copy is returned)."""
+    check_depth("spec", data)
     out = copy.deepcopy(dict(data))
     for item in overrides:
+        check_one_line("--set", item)
         if "=" not in item:
             raise SpecError("--set", item, "expected path.to.field=value")
         path, text = item.split("=", 1)
         parts = [p for p in path.strip().split(".") if p]
         if not parts:
             raise SpecError("--set", item, "expected path.to.field=value")
+        if len(parts) > MAX_DEPTH:
+            raise SpecError("--set", item, f"a path of at most {MAX_DEPTH} fields")
         node = out
         for part in parts[:-1]:
             child = node.setdefault(part, {})

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from descentlab.engine.plan import Plan
 from descentlab.engine.spec import Spec
-from descentlab.params import SpecError
+from descentlab.params import FLOAT_LIMIT, SpecError
 from descentlab.store import Store
 from descentlab.store.store import write_table_atomically
 
@@ -40,8 +41,9 @@ def theory_options(spec: Spec) -> dict[str, Any]:
     return dict(spec.theory.model_extra or {}) if spec.theory is not None else {}
 
 
-def validate_theory(spec: Spec) -> None:
-    """Check the section's own keys and the prediction's parameters (raises SpecError)."""
+def validate_theory(spec: Spec, the_plan: Plan | None = None) -> None:
+    """Check the section's own keys and the prediction's parameters and, given the spec's plan, that the curve
+    exists and the metric it is compared with is recorded — before anything runs (raises SpecError)."""
     from descentlab.theory import PREDICTIONS
 
     entry = PREDICTIONS.get(spec.theory.predict, "theory.predict")
@@ -51,10 +53,34 @@ def validate_theory(spec: Spec) -> None:
         raise SpecError("theory.kind", kind, "allowed: 'curve', 'bound', 'standard_error'")
     tolerance = options.get("tolerance")
     if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
-                                  or tolerance < 0):
-        raise SpecError("theory.tolerance", tolerance, "expected a number >= 0")
+                                  or not 0 <= tolerance <= FLOAT_LIMIT):
+        raise SpecError("theory.tolerance", tolerance, f"expected a finite number >= 0 and <= {FLOAT_LIMIT:g}")
+    for key in ("curve", "metric"):
+        if key in options and not isinstance(options[key], str):
+            raise SpecError(f"theory.{key}", options[key], "expected a string")
     overrides = {k: v for k, v in options.items() if k not in OWN_KEYS}
     entry.validate(overrides, "theory")
+    if the_plan is not None:
+        _validate_curve_and_metric(spec, the_plan, entry, options, overrides)
+
+
+def _validate_curve_and_metric(spec: Spec, the_plan: Plan, entry, options: dict[str, Any],
+                               overrides: dict[str, Any]) -> None:
+    """The named curve is one the prediction returns (asked on the first group's values, at steps 0 and 1) and the
+    compared metric is one the probes record."""
+    from descentlab.engine.program import recorded_metrics
+
+    group = the_plan.groups[0]
+    row = pd.Series({f"{section}_{field}": value for section, values in group.config.items()
+                     for field, value in values.items()} | {"run_batch_size": group.batch_size})
+    predicted = entry.predict(np.arange(2), **_params_for(entry, row, spec, overrides))
+    curve = options.get("curve") or next(iter(predicted))
+    if curve not in predicted:
+        raise SpecError("theory.curve", curve, "allowed: " + ", ".join(predicted))
+    metric = options.get("metric") or {**CURVE_TO_METRIC, **entry.metrics}.get(curve, curve)
+    recorded = recorded_metrics(spec, the_plan)
+    if metric not in recorded:
+        raise SpecError("theory.metric", metric, "a metric the probes record; allowed: " + ", ".join(sorted(recorded)))
 
 
 def _params_for(entry, row: pd.Series, spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:

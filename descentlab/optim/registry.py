@@ -62,6 +62,18 @@ _NOT_SETTABLE = {
 }
 
 
+_UNIT = {"low": 0.0, "high": 1.0, "high_open": True}
+_NONNEGATIVE = {"low": 0.0}
+KNOWN_BOUNDS: dict[str, dict[str, Any]] = {
+    **dict.fromkeys(("momentum", "b1", "b2", "b3", "beta3", "decay", "rho", "adam_b1", "adam_b2"), _UNIT),
+    **dict.fromkeys(("eps", "eps_root", "weight_decay", "initial_accumulator_value", "initial_scale",
+                     "trust_coefficient", "min_norm", "max_learning_rate", "estim_lr0", "adam_eps_root",
+                     "adam_weight_decay", "init_estim_sq_dist"), _NONNEGATIVE),
+}
+"""Bounds of the float hyperparameters read from optax signatures, by their conventional names: averaging
+and momentum coefficients lie in [0, 1), step-size floors, decays and initial values are >= 0."""
+
+
 def _param_from_signature(parameter: inspect.Parameter) -> Param | None:
     text = str(parameter.annotation)
     required = parameter.default is inspect.Parameter.empty
@@ -73,7 +85,8 @@ def _param_from_signature(parameter: inspect.Parameter) -> Param | None:
     if "numpy.number" in text or "float" in text or isinstance(default, float):
         if default is not None and not isinstance(default, (int, float)):
             return None  # a tuple or callable default: not a scalar hyperparameter
-        return Param("float", None if default is None else float(default), required=required)
+        return Param("float", None if default is None else float(default), required=required,
+                     **KNOWN_BOUNDS.get(parameter.name, {}))
     if text in ("<class 'int'>", "int") or (isinstance(default, int) and not isinstance(default, bool)):
         return Param("int", default, required=required)
     if text in ("<class 'str'>", "str") or isinstance(default, str):
@@ -157,6 +170,7 @@ def _register_builtin() -> None:
         optax.contrib.muon,
         "Jordan et al. Muon (2024); Newton–Schulz 5 with coefficients (3.4445, −4.7750, 2.0315)",
         source="optax.contrib",
+        beta=Param("float", 0.95, "momentum β", **_UNIT),
     )
 
 

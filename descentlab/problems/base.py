@@ -21,6 +21,8 @@ Data comes in one of two forms:
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import jax
@@ -51,6 +53,11 @@ class Problem:
     Class attributes to set: ``name`` (registry key), ``summary`` (one line),
     ``references`` (papers), ``is_stream``, ``monitor`` (the metric whose initial value scales
     the divergence test; ``None`` = the loss on the evaluation batch).
+
+    What a spec may ask for is checked from its values alone, before anything is built:
+    :meth:`check` holds the rules between fields, and ``arrays`` / ``example`` declare the shapes of
+    the big arrays (dataset, teacher and weight matrices) and of one example, as field names and
+    constants, from which :meth:`data_elements` and :meth:`example_elements` estimate memory.
     """
 
     name: ClassVar[str] = ""
@@ -59,11 +66,31 @@ class Problem:
     is_stream: ClassVar[bool] = False
     monitor: ClassVar[str | None] = None
     eval_size: ClassVar[int] = 1024
+    arrays: ClassVar[tuple[tuple[str | int, ...], ...]] = ()
+    example: ClassVar[tuple[str | int, ...]] = ()
 
     # ---- declared parameters -------------------------------------------------------------
     @classmethod
     def declared_params(cls) -> dict[str, Param]:
         return {f.name: f.metadata["param"] for f in dataclasses.fields(cls) if "param" in f.metadata}
+
+    @classmethod
+    def check(cls, values: Mapping[str, Any]) -> None:
+        """Rules between fields, on every field's value: raise :class:`~descentlab.params.SpecError` naming
+        the field. None by default. Only static fields may be looked at (the others may be traced)."""
+
+    @classmethod
+    def data_elements(cls, values: Mapping[str, Any]) -> dict[tuple[str, ...], int]:
+        """Numbers held by each big array the problem builds, keyed by the fields that size it (from ``arrays``)."""
+        return {tuple(d for d in shape if isinstance(d, str)): shape_size(shape, values) for shape in cls.arrays}
+
+    @classmethod
+    def example_elements(cls, values: Mapping[str, Any]) -> int:
+        """Numbers in one example of a batch (from ``example``)."""
+        return shape_size(cls.example, values)
+
+    def __post_init__(self):
+        self.check(vars(self))
 
     # ---- to implement ----------------------------------------------------------------------
     def init(self, key: jax.Array) -> Params:
@@ -123,3 +150,8 @@ class Problem:
     def optimum(self) -> Params | None:
         """A minimizer, when known."""
         return None
+
+
+def shape_size(shape: tuple[str | int, ...], values: Mapping[str, Any]) -> int:
+    """Elements of an array whose shape is given as field names (looked up in ``values``) and constants."""
+    return math.prod(int(values[d]) if isinstance(d, str) else d for d in shape)

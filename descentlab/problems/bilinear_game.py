@@ -40,6 +40,7 @@ class BilinearGame(CoupledGame):
         "Mokhtari, Ozdaglar, Pattathil. Unified analysis of extra-gradient and optimistic methods (1901.08511)",
     )
     tiny: ClassVar[dict] = {"dim": 3, "condition_number": 3.0, "grad_noise": 0.1}
+    arrays: ClassVar[tuple] = (("dim", "dim", 3),)  # A and the two Haar rotations
 
     dim: int = static(10, "dimension of x and of y", low=1, high=10_000)
     condition_number: float = hyper(1.0, "κ = s_max / s_min of A", low=1.0)

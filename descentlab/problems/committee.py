@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.params import SpecError
 from descentlab.problems._index import gaussian_expectation
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
@@ -112,11 +113,13 @@ class Committee(Problem):
     noise: float = hyper(0.0, "label noise σ", low=0.0)
     init_scale: float = hyper(1.0, "student w_k ~ N(0, s² I)", low=0.0)
 
-    def __post_init__(self):
-        if self.teacher_width > self.dim:
-            from descentlab.params import SpecError
+    arrays: ClassVar[tuple] = (("dim", "teacher_width"), ("dim", "student_width"))
+    example: ClassVar[tuple] = ("dim",)
 
-            raise SpecError("problem.teacher_width", self.teacher_width, f"at most dim = {self.dim}")
+    @classmethod
+    def check(cls, values) -> None:
+        if values["teacher_width"] > values["dim"]:
+            raise SpecError("problem.teacher_width", values["teacher_width"], f"at most dim = {values['dim']}")
 
     @property
     def teacher_weights(self) -> jax.Array:

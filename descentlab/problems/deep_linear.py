@@ -36,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.params import SpecError
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
 
@@ -77,10 +78,14 @@ class DeepLinear(Problem):
     noise: float = hyper(0.0, "label noise σ", low=0.0)
     init_scale: float = hyper(0.5, "W_ℓ ~ N(0, s0²/fan_in)", low=0.0)
 
-    def __post_init__(self):
-        if self.target_rank > min(self.dim, self.out_dim):
-            limit = min(self.dim, self.out_dim)
-            raise ValueError(f"target_rank {self.target_rank} exceeds min(dim, out_dim) = {limit}")
+    arrays: ClassVar[tuple] = (("dim", "out_dim"), ("dim", "width"), ("width", "width", "depth"), ("width", "out_dim"))
+    example: ClassVar[tuple] = ("dim",)
+
+    @classmethod
+    def check(cls, values) -> None:
+        limit = min(values["dim"], values["out_dim"])
+        if values["target_rank"] > limit:
+            raise SpecError("problem.target_rank", values["target_rank"], f"at most min(dim, out_dim) = {limit}")
 
     # ---- the teacher ---------------------------------------------------------------------------
     @property

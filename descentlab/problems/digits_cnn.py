@@ -54,6 +54,7 @@ class DigitsCNN(DigitsClassification, Problem):
     is_stream = False
     monitor = "train_loss"
     tiny: ClassVar[dict] = {"channels": 3, "n_train": 40}
+    arrays: ClassVar[tuple] = ((9, "channels", "channels"),)
 
     channels: int = static(16, "channels of both convolutions (the width)", low=1, high=4096)
     activation: str = static("relu", "activation", choices=ACTIVATIONS)

@@ -58,6 +58,8 @@ class DigitsMLP(DenseStack, DigitsClassification, Problem):
     is_stream = False
     monitor = "train_loss"
     tiny: ClassVar[dict] = {"width": 8, "depth": 1, "n_train": 40}
+    arrays: ClassVar[tuple] = (("width", "width", "depth"),)
+    example: ClassVar[tuple] = (64,)
 
     width: int = static(64, "hidden units per layer", low=1, high=100_000)
     depth: int = static(2, "number of hidden layers", low=1, high=64)

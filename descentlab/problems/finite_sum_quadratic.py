@@ -48,6 +48,8 @@ class FiniteSumQuadratic(Problem):
     is_stream = False
     monitor = "suboptimality"
     tiny: ClassVar[dict] = {"n": 8, "dim": 3}
+    arrays: ClassVar[tuple] = (("n", "dim"),)
+    example: ClassVar[tuple] = ("dim",)
 
     n: int = static(32, "number of components", low=1, high=1_000_000)
     dim: int = static(5, "dimension d", low=1, high=100_000)

@@ -69,6 +69,13 @@ class FractalNet(Problem):
     monitor = "train_loss"
     tiny: ClassVar[dict] = {"width": 4, "input_dim": 3}
 
+    @classmethod
+    def data_elements(cls, values) -> dict[tuple[str, ...], int]:
+        """The inputs (N, d), N = ``n_points`` or the parameter count n·d + n."""
+        n_data = values["n_points"] or values["width"] * values["input_dim"] + values["width"]
+        return {("n_points", "input_dim"): n_data * values["input_dim"], ("width", "input_dim"):
+                values["width"] * values["input_dim"]}
+
     width: int = static(16, "hidden units n", low=1, high=65_536)
     input_dim: int = static(16, "input dimension d", low=1, high=65_536)
     n_points: int = static(0, "training points N (0: as many as parameters, n·d + n)", low=0, high=10_000_000)

@@ -87,6 +87,7 @@ class KernelRegression(Problem):
     is_stream = False
     monitor = "population_risk"
     tiny: ClassVar[dict] = {"n_train": 12, "n_modes": 4}
+    arrays: ClassVar[tuple] = (("n_train", "n_modes", 6),)  # the basis (n, 2M + 1), its waves and its SVD
 
     n_train: int = static(100, "n: training samples", low=1, high=10_000_000)
     n_modes: int = static(256, "M: highest frequency kept (2M + 1 eigenfunctions)", low=1, high=100_000)

@@ -38,6 +38,13 @@ class L1Regression(FiniteLinear, Problem):
         "Goffin. On convergence rates of subgradient optimization methods (1977)",
     )
     tiny: ClassVar[dict] = {"dim": 4, "n_samples": 12, "init_scale": 1.0}
+    example: ClassVar[tuple] = ("dim",)
+
+    @classmethod
+    def data_elements(cls, values) -> dict[tuple[str, ...], int]:
+        """The design (n, d) and f*'s dense linear program: constraints (2n, d + n) and an identity (n, n)."""
+        n, d = values["n_samples"], values["dim"]
+        return {("n_samples", "dim"): n * d + 2 * n * (d + n) + n * n}
 
     dim: int = static(20, "dimension d", low=1, high=10_000)
     n_samples: int = static(200, "number of training points n", low=1, high=20_000)

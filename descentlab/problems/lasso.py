@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.params import SpecError
 from descentlab.problems._finite_linear import FiniteLinear, lasso_data, lasso_solution
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
@@ -61,11 +62,13 @@ class Lasso(FiniteLinear, Problem):
     init_scale: float = hyper(0.0, "w₀ ~ init_scale · N(0, I/d)", low=0.0)
     l1_in_loss: bool = static(True, "loss = g + λ‖w‖₁ (false: g only, for a proximal optimizer with l1 = λ)")
 
-    def __post_init__(self):
-        if self.sparsity > self.dim:
-            from descentlab.params import SpecError
+    arrays: ClassVar[tuple] = (("n_samples", "dim"),)
+    example: ClassVar[tuple] = ("dim",)
 
-            raise SpecError("problem.sparsity", self.sparsity, f"at most dim = {self.dim}")
+    @classmethod
+    def check(cls, values) -> None:
+        if values["sparsity"] > values["dim"]:
+            raise SpecError("problem.sparsity", values["sparsity"], f"at most dim = {values['dim']}")
 
     def _key(self) -> tuple:
         return (self.n_samples, self.dim, self.data_seed, self.sparsity, self.noise)

@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.params import FLOAT_LIMIT, SpecError
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
 
@@ -48,15 +49,14 @@ TEACHERS = ("flat", "power_law", "random")
 
 
 def parse_spectrum_values(text: str, dim: int) -> tuple[float, ...]:
-    """The ``custom`` spectrum's values: m comma-separated numbers >= 0, m dividing ``dim``."""
-    from descentlab.params import SpecError
-
-    allowed = f"comma-separated eigenvalues >= 0, not all zero, their count dividing dim = {dim}"
+    """The ``custom`` spectrum's values: m comma-separated finite numbers in [0, FLOAT_LIMIT], m dividing ``dim``."""
+    allowed = (f"comma-separated eigenvalues in [0, {FLOAT_LIMIT:g}], not all zero, their count dividing "
+               f"dim = {dim}")
     try:
         values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise SpecError("problem.spectrum_values", text, allowed) from None
-    if not values or dim % len(values) or min(values) < 0 or max(values) <= 0:
+    if not values or dim % len(values) or not all(0 <= v <= FLOAT_LIMIT for v in values) or max(values) <= 0:
         raise SpecError("problem.spectrum_values", text, allowed)
     return values
 
@@ -151,9 +151,15 @@ class LeastSquares(Problem):
     n_samples: int = static(0, "0: a stream; n > 0: a fixed training set of n points", low=0, high=10_000_000)
     data_seed: int = static(0, "finite sample: the seed of its Gaussian draws", low=0)
 
-    def __post_init__(self):
-        if self.spectrum == "custom":
-            parse_spectrum_values(self.spectrum_values, self.dim)
+    arrays: ClassVar[tuple] = (("n_samples", "dim", 2),)  # the float64 draws and the training set
+    example: ClassVar[tuple] = ("dim",)
+
+    @classmethod
+    def check(cls, values) -> None:
+        if values["spectrum"] == "custom":
+            parse_spectrum_values(values["spectrum_values"], values["dim"])
+        elif values["spectrum_values"]:
+            raise SpecError("problem.spectrum_values", values["spectrum_values"], "only with spectrum = 'custom'")
 
     @property
     def is_stream(self) -> bool:  # type: ignore[override]

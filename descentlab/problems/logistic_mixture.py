@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.params import SpecError
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.least_squares import covariance_spectrum
 from descentlab.problems.registry import register_problem
@@ -101,11 +102,13 @@ class LogisticMixture(Problem):
     noise: float = hyper(1.0, "σ: x = μ_c + σ K_c^½ z", low=0.0)
     init_scale: float = hyper(0.0, "θ₀ ~ init_scale · N(0, I/d)", low=0.0)
 
-    def __post_init__(self):
-        if self.n_classes > self.dim:
-            from descentlab.params import SpecError
+    arrays: ClassVar[tuple] = (("dim", "n_classes"),)
+    example: ClassVar[tuple] = ("dim",)
 
-            raise SpecError("problem.n_classes", self.n_classes, f"at most dim = {self.dim}")
+    @classmethod
+    def check(cls, values) -> None:
+        if values["n_classes"] > values["dim"]:
+            raise SpecError("problem.n_classes", values["n_classes"], f"at most dim = {values['dim']}")
 
     # ---- the model ---------------------------------------------------------------------------
     @property

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.params import SpecError
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
 
@@ -77,9 +78,14 @@ class MatrixFactorization(Problem):
     noise: float = hyper(0.0, "entry noise σ", low=0.0)
     init_scale: float = hyper(0.1, "U, V ~ N(0, s0²/k)", low=0.0)
 
-    def __post_init__(self):
-        if self.target_rank > min(self.rows, self.cols):
-            raise ValueError(f"target_rank {self.target_rank} exceeds min(rows, cols) = {min(self.rows, self.cols)}")
+    # the teacher, its noise and the observed index set are rows × cols each
+    arrays: ClassVar[tuple] = (("rows", "cols", 3), ("rows", "rank"), ("cols", "rank"))
+
+    @classmethod
+    def check(cls, values) -> None:
+        limit = min(values["rows"], values["cols"])
+        if values["target_rank"] > limit:
+            raise SpecError("problem.target_rank", values["target_rank"], f"at most min(rows, cols) = {limit}")
 
     def _host(self) -> tuple[np.ndarray, ...]:
         return _matrix_data(self.rows, self.cols, self.target_rank, self.observed_fraction, self.teacher_seed)

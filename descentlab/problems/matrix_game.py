@@ -74,6 +74,7 @@ class MatrixGame(Game):
     )
     monitor = "duality_gap"
     tiny: ClassVar[dict] = {"matrix": "random", "rows": 3, "cols": 4, "grad_noise": 0.1}
+    arrays: ClassVar[tuple] = (("rows", "cols", 4),)  # the payoff matrix and its linear program
 
     matrix: str = static("rps", "payoff matrix", choices=("rps", "random"))
     rows: int = static(3, "random: strategies of the minimizing player", low=1, high=10_000)

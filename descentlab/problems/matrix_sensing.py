@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.params import SpecError
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
 
@@ -69,9 +70,13 @@ class MatrixSensing(Problem):
     noise: float = hyper(0.0, "measurement noise σ", low=0.0)
     init_scale: float = hyper(0.01, "U0 ~ N(0, s0²/d)", low=0.0)
 
-    def __post_init__(self):
-        if self.target_rank > self.dim:
-            raise ValueError(f"target_rank {self.target_rank} exceeds dim {self.dim}")
+    arrays: ClassVar[tuple] = (("n_measurements", "dim", "dim"), ("dim", "rank"))
+    example: ClassVar[tuple] = ("dim", "dim")
+
+    @classmethod
+    def check(cls, values) -> None:
+        if values["target_rank"] > values["dim"]:
+            raise SpecError("problem.target_rank", values["target_rank"], f"at most dim = {values['dim']}")
 
     @property
     def target(self) -> jax.Array:

@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from descentlab.params import SpecError
 from descentlab.problems._digits import LOSSES, accuracy, classification_loss
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
@@ -89,9 +90,14 @@ class ModularAddition(Problem):
     split_seed: int = static(0, "seed of the train/test split", low=0)
     init_scale: float = hyper(1.0, "embeddings ~ N(0, s²), weights ~ N(0, s²/fan_in)", low=0.0)
 
-    def __post_init__(self):
-        if self.model == "transformer" and self.embed_dim % self.heads:
-            raise ValueError(f"heads {self.heads} must divide embed_dim {self.embed_dim}")
+    arrays: ClassVar[tuple] = (("modulus", "modulus", 3), ("modulus", "embed_dim"), ("embed_dim", "width", 2),
+                               ("width", "modulus"), ("embed_dim", "embed_dim", 4))
+
+    @classmethod
+    def check(cls, values) -> None:
+        if values["model"] == "transformer" and values["embed_dim"] % values["heads"]:
+            raise SpecError("problem.heads", values["heads"], f"a divisor of embed_dim = {values['embed_dim']} "
+                            "(transformer)")
 
     # ---- data ----------------------------------------------------------------------------------
     def _arrays(self, part: str) -> dict[str, jax.Array]:

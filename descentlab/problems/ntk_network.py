@@ -78,6 +78,14 @@ class NTKNetwork(DenseStack, Problem):
     is_stream = False
     monitor = "train_loss"
     tiny: ClassVar[dict] = {"width": 8, "depth": 3, "n_train": 12, "n_test": 6, "dim": 3}
+    example: ClassVar[tuple] = ("dim",)
+
+    @classmethod
+    def data_elements(cls, values) -> dict[tuple[str, ...], int]:
+        """Train and test inputs, the first layer (d, n) and, at depth 3, the hidden layer (n, n)."""
+        width, dim = values["width"], values["dim"]
+        return {("n_train", "n_test", "dim"): (values["n_train"] + values["n_test"]) * dim,
+                ("dim", "width"): dim * width, ("width", "depth"): width * width * (values["depth"] - 2)}
 
     width: int = static(256, "hidden units per layer n", low=1, high=1_000_000)
     depth: int = static(2, "weight layers L (2: one hidden layer, 3: two hidden layers)", low=2, high=3)

@@ -43,6 +43,7 @@ class PhaseRetrieval(IndexModel):
         "Ben Arous, Gheissari, Jagannath. Online SGD on non-convex losses (2003.10409)",
     )
     tiny: ClassVar[dict] = {"dim": 6, "noise": 0.1, "init_scale": 1.0}
+    example: ClassVar[tuple] = ("dim",)
 
     dim: int = static(100, "dimension d", low=1, high=1_000_000)
     teacher_seed: int = static(0, "seed of θ*", low=0)

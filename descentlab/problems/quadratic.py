@@ -48,6 +48,12 @@ class Quadratic(OracleProblem):
         "Polyak. Some methods of speeding up the convergence of iteration methods (1964)",
     )
     tiny: ClassVar[dict] = {"dim": 5, "condition_number": 10.0, "rotation_seed": 1, "grad_noise": 0.1}
+    example: ClassVar[tuple] = ("dim",)
+
+    @classmethod
+    def data_elements(cls, values) -> dict[tuple[str, ...], int]:
+        """The rotation (d, d) and its QR when ``rotation_seed >= 0``; nothing for a diagonal A."""
+        return {("dim", "rotation_seed"): 3 * values["dim"] ** 2 if values["rotation_seed"] >= 0 else 0}
 
     dim: int = static(100, "dimension d", low=1, high=100_000)
     condition_number: float = hyper(100.0, "κ = L/μ", low=1.0)

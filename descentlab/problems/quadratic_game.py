@@ -42,6 +42,7 @@ class QuadraticGame(CoupledGame):
         "Gidel et al. A variational inequality perspective on generative adversarial networks (1802.10551)",
     )
     tiny: ClassVar[dict] = {"dim": 3, "condition_number": 2.0, "mu_x": 0.3, "mu_y": 0.2, "grad_noise": 0.1}
+    arrays: ClassVar[tuple] = (("dim", "dim", 4),)  # A, the two Haar rotations and the identity
 
     dim: int = static(10, "dimension of x and of y", low=1, high=10_000)
     mu_x: float = hyper(0.1, "strong convexity in x", low=0.0, low_open=True)

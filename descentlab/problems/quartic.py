@@ -35,6 +35,7 @@ class Quartic(OracleProblem):
         "Jin, Ge, Netrapalli, Kakade, Jordan. How to escape saddle points efficiently (1703.00887)",
     )
     tiny: ClassVar[dict] = {"dim": 4, "alpha": 0.5, "init_scale": 0.5, "grad_noise": 0.1}
+    example: ClassVar[tuple] = ("dim",)
 
     dim: int = static(10, "dimension d", low=1, high=1_000_000)
     alpha: float = hyper(0.0, "curvature profile λ_i = i^-α", low=0.0, high=10.0)

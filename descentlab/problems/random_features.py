@@ -54,6 +54,8 @@ class RandomFeatures(Problem):
     is_stream = True
     monitor = "population_risk"
     tiny: ClassVar[dict] = {"n_features": 6, "latent_dim": 15}
+    arrays: ClassVar[tuple] = (("latent_dim", "n_features"),)
+    example: ClassVar[tuple] = ("latent_dim",)
 
     n_features: int = static(100, "N: number of random features (the parameter count)", low=1, high=1_000_000)
     latent_dim: int = static(400, "v: dimension of the latent input x", low=1, high=10_000_000)

@@ -75,6 +75,7 @@ class RegularLanguage(Problem):
     is_stream = True
     monitor = "population_loss"
     tiny: ClassVar[dict] = {"seq_len": 4, "dim": 4}
+    arrays: ClassVar[tuple] = (("dim", "dim", 3),)
 
     task: str = static("even_pairs", "even_pairs (s_1 = s_L) or parity", choices=TASKS)
     seq_len: int = static(8, "L: string length (exact metrics over all 2^L strings)", low=2, high=16)

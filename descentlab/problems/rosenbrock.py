@@ -35,6 +35,7 @@ class Rosenbrock(OracleProblem):
         "Shang, Qiu. A note on the extended Rosenbrock function (2006)",
     )
     tiny: ClassVar[dict] = {"dim": 3, "init_scale": 0.1, "grad_noise": 0.1}
+    example: ClassVar[tuple] = ("dim",)
 
     dim: int = static(2, "dimension d", low=2, high=100_000)
     a: float = hyper(100.0, "valley steepness a", low=0.0)

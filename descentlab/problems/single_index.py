@@ -50,6 +50,7 @@ class SingleIndex(IndexModel):
         "Collins-Woodfin, Paquette, Paquette, Seroussi. Hitting the high-dimensional notes (2308.08977)",
     )
     tiny: ClassVar[dict] = {"dim": 6, "link": "he3", "noise": 0.1, "init_scale": 1.0}
+    example: ClassVar[tuple] = ("dim",)
 
     dim: int = static(100, "dimension d", low=1, high=1_000_000)
     link: str = static("tanh", "link g (student and teacher)", choices=tuple(LINKS))

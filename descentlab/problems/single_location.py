@@ -61,6 +61,7 @@ class SingleLocation(Problem):
     monitor = "risk_mc"
     eval_size = 1024
     tiny: ClassVar[dict] = {"dim": 4, "seq_len": 3}
+    example: ClassVar[tuple] = ("seq_len", "dim")
 
     dim: int = static(32, "d: token dimension (≥ 2)", low=2, high=100_000)
     seq_len: int = static(16, "L: tokens per sequence", low=1, high=100_000)

@@ -82,6 +82,7 @@ class Siren(Problem):
     is_stream = False
     monitor = "mse"
     tiny: ClassVar[dict] = {"resolution": 4, "width": 6, "depth": 2}
+    arrays: ClassVar[tuple] = (("resolution", "resolution", 3), ("width", "width", "depth"))
 
     resolution: int = static(32, "side of the downsampled picture in pixels", low=1, high=427)
     width: int = static(64, "hidden units per layer", low=1, high=100_000)

@@ -41,6 +41,8 @@ class SVM(FiniteLinear, Problem):
         "Lacoste-Julien, Schmidt, Bach. An O(1/t) rate for the projected stochastic subgradient method (1212.2002)",
     )
     tiny: ClassVar[dict] = {"dim": 4, "n_samples": 12, "init_scale": 1.0}
+    arrays: ClassVar[tuple] = (("n_samples", "dim"),)
+    example: ClassVar[tuple] = ("dim",)
 
     dim: int = static(20, "dimension d", low=1, high=10_000)
     n_samples: int = static(200, "number of training points n", low=1, high=100_000)

@@ -46,6 +46,7 @@ class TwoIndex(IndexModel):
         "Bietti, Bruna, Pillaud-Vivien. On learning Gaussian multi-index models with gradient flow (2310.19793)",
     )
     tiny: ClassVar[dict] = {"dim": 5, "link": "staircase", "noise": 0.1, "init_scale": 1.0}
+    example: ClassVar[tuple] = ("dim",)
 
     dim: int = static(100, "dimension d", low=2, high=1_000_000)
     link: str = static("staircase", "link g(z₁, z₂) (student and teacher)", choices=tuple(LINKS))

@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from descentlab.params import SpecError
@@ -33,6 +34,17 @@ def common_metric(curves_a: pd.DataFrame, curves_b: pd.DataFrame) -> str:
     if not shared:
         raise SpecError("--metric", None, "the two experiments record no metric in common")
     return next((m for m in PREFERRED if m in shared), shared[0])
+
+
+def group_bands(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str],
+                metric: str) -> list[tuple[tuple, pd.DataFrame]]:
+    """(key, seed band of ``metric``) per group of ``runs`` over ``keys`` that has a non-diverged run,
+    from one aggregation."""
+    codes = F.group_codes(runs, keys)
+    table = F.aggregate_bands(runs, np.where(runs["status"] == "ok", codes, -1), curves, [metric])
+    unique, first = np.unique(codes, return_index=True)
+    key_of = dict(zip(unique, runs.iloc[first][keys].itertuples(index=False, name=None), strict=True))
+    return [(key_of[code], band) for code, band in table.groupby("group", sort=True)]
 
 
 def compare_figure(store: Store, experiment_a: str, experiment_b: str, metric: str | None = None,
@@ -70,13 +82,8 @@ def compare_figure(store: Store, experiment_a: str, experiment_b: str, metric: s
     with plt.rc_context(F.STYLE):
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         for (runs, curves, info), style, ref in zip(data, STYLES, refs, strict=True):
-            groups = runs.groupby(keys, dropna=False, sort=True) if keys else [((), runs)]
-            n_div = 0
-            for key, members in groups:
-                key = key if isinstance(key, tuple) else (key,)
-                ok = members[members["status"] == "ok"]
-                n_div += len(members) - len(ok)
-                band = F.seed_band(curves, ok["run"].tolist(), metric)
+            n_div = int((runs["status"] != "ok").sum())
+            for key, band in group_bands(runs, curves, keys, metric):
                 if logx:
                     band = band[band["step"] > 0]
                 if band.empty:

@@ -5,12 +5,18 @@ seed): each group is drawn as the mean over its seeds with a band from the 10th 
 percentile. With two or more swept axes the first one with few values facets the figure into
 panels. Continuous axes are coloured by a colormap, so a legend never lists more than ~10 entries.
 Diverged runs are left out of the mean and counted in the legend.
+
+Scale: every band comes from one grouped aggregation (:func:`seed_bands` → :class:`Bands`, one
+pandas groupby on integer codes), and only what is drawn is aggregated — at most ``MAX_LINES``
+groups per panel (an evenly spaced subset, in legend order), heatmap axes binned to ``MAX_CELLS``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib
 
@@ -21,7 +27,14 @@ import pandas as pd
 
 NON_AXES = {"experiment", "run", "name", "group", "seed", "status", "divergence_step"}
 BAND = (0.1, 0.9)
+BAND_COLUMNS = ["group", "metric", "step", "mean", "lo", "hi", "n", "min", "max"]
 MAX_LEGEND = 10
+MAX_LINES = 24
+"""Most groups drawn in one panel; a panel with more draws an evenly spaced subset of them, in legend order."""
+MAX_CELLS = 40
+"""Most cells along a heatmap axis; an axis with more values is binned into runs of consecutive values."""
+LINE_FACETS, PROBE_FACETS = 6, 4
+"""Most panels a learning-curve figure, and a row of probe panels, is faceted into."""
 STYLE = {
     "figure.dpi": 110,
     "savefig.dpi": 150,
@@ -32,19 +45,22 @@ STYLE = {
     "grid.alpha": 0.25,
     "legend.frameon": False,
     "legend.fontsize": 8,
+    "text.parse_math": False,  # names and values a user wrote are text, never mathtext ("$\\frac{$" would crash)
 }
 THEORY_STYLE = {"linestyle": "--", "linewidth": 1.6, "color": "black"}
 
 
+def _varies(column: pd.Series) -> bool:
+    """Whether ``column`` holds more than one distinct value (unhashable values are compared as text)."""
+    try:
+        return column.nunique(dropna=False) > 1
+    except TypeError:
+        return column.astype(str).nunique(dropna=False) > 1
+
+
 def swept_axes(runs: pd.DataFrame) -> list[str]:
     """Columns of ``runs`` that vary across runs (hyperparameters; not seeds, statuses or finals)."""
-    out = []
-    for col in runs.columns:
-        if col in NON_AXES or col.startswith("final_"):
-            continue
-        if runs[col].astype(str).nunique(dropna=False) > 1:
-            out.append(col)
-    return out
+    return [c for c in runs.columns if c not in NON_AXES and not c.startswith("final_") and _varies(runs[c])]
 
 
 def axis_label(column: str) -> str:
@@ -56,22 +72,167 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
-def seed_band(curves: pd.DataFrame, run_ids: Sequence[int], metric: str) -> pd.DataFrame:
-    """Mean and 10–90 % band over the given runs, per step (runs pivoted onto the common step grid)."""
-    data = curves[(curves["metric"] == metric) & curves["run"].isin(run_ids)]
-    if data.empty:
-        return pd.DataFrame(columns=["step", "mean", "lo", "hi", "n"])
-    table = data.pivot_table(index="step", columns="run", values="value", aggfunc="first").sort_index()
-    values = table.to_numpy(dtype=float)
-    with np.errstate(all="ignore"):
-        out = pd.DataFrame({
-            "step": table.index.to_numpy(),
-            "mean": np.nanmean(values, axis=1),
-            "lo": np.nanquantile(values, BAND[0], axis=1),
-            "hi": np.nanquantile(values, BAND[1], axis=1),
-            "n": np.sum(np.isfinite(values), axis=1),
-        })
-    return out
+def group_codes(runs: pd.DataFrame, keys: Sequence[str]) -> np.ndarray:
+    """Each run's group: the position of its combination of ``keys`` among the sorted combinations."""
+    if not keys:
+        return np.zeros(len(runs), np.int64)
+    return runs.groupby(list(keys), dropna=False, sort=True).ngroup().to_numpy()
+
+
+def _run_index(frame: pd.DataFrame, by_experiment: bool) -> pd.Index:
+    """The identity of each row's run: (experiment, run) where runs of several experiments may mix, else run."""
+    if by_experiment:
+        return pd.MultiIndex.from_arrays([frame["experiment"].astype(str).to_numpy(), frame["run"].to_numpy()])
+    return pd.Index(frame["run"].to_numpy())
+
+
+def aggregate_bands(runs: pd.DataFrame, groups: np.ndarray, curves: pd.DataFrame,
+                    metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """Seed statistics of ``curves`` per (group, metric, step), in one groupby on integer codes.
+
+    ``groups[i]`` is the group of ``runs``' i-th row (negative: left out). Columns: ``BAND_COLUMNS`` —
+    ``mean``, ``lo`` / ``hi`` (the ``BAND`` quantiles), ``n`` (finite values), ``min``, ``max``; NaN is
+    skipped. Runs are matched by (experiment, run) when both frames name the experiment, else by run.
+    """
+    if metrics is not None:
+        curves = curves[curves["metric"].isin(list(metrics))]
+    member = groups >= 0
+    if curves.empty or not member.any():
+        return pd.DataFrame(columns=BAND_COLUMNS)
+    by_experiment = "experiment" in runs and "experiment" in curves
+    index = _run_index(runs[member], by_experiment)
+    unique = ~index.duplicated()
+    position = index[unique].get_indexer(_run_index(curves, by_experiment))
+    keep = position >= 0
+    value = curves["value"].to_numpy(float)[keep]
+    metric, names = pd.factorize(curves["metric"].to_numpy()[keep])
+    frame = pd.DataFrame({"group": groups[member][unique][position[keep]], "metric": metric,
+                          "step": curves["step"].to_numpy()[keep], "value": value, "finite": np.isfinite(value)})
+    grouped = frame.groupby(["group", "metric", "step"], sort=True)
+    values = grouped["value"]
+    table = pd.DataFrame({"mean": values.mean(), "lo": values.quantile(BAND[0]), "hi": values.quantile(BAND[1]),
+                          "n": grouped["finite"].sum(), "min": values.min(), "max": values.max()}).reset_index()
+    table["metric"] = np.asarray(names, dtype=object)[table["metric"].to_numpy()]
+    return table[BAND_COLUMNS]
+
+
+def _group_table(runs: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
+    """One row per group code (the group's first run), with its ``_runs``, ``_ok`` and ``_diverged`` counts."""
+    unique, first = np.unique(codes, return_index=True)
+    table = runs.iloc[first].set_index(pd.Index(unique, name="_group"))
+    status = runs["status"].to_numpy()
+    for column, weights in (("_runs", None), ("_ok", status == "ok"), ("_diverged", status == "diverged")):
+        table[column] = np.bincount(codes, weights, minlength=len(unique)).astype(np.int64)
+    return table
+
+
+def _evenly_spaced(n: int, most: int) -> np.ndarray:
+    """Positions of at most ``most`` of ``n`` items, evenly spaced and including the first and last."""
+    return np.arange(n) if n <= most else np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """How a figure splits its groups: a facet axis (one panel per value), a colour axis, the legend keys."""
+
+    facet: str | None
+    facet_values: list
+    color_col: str | None
+    keys: list[str]
+
+    def members(self, groups: pd.DataFrame, value) -> pd.DataFrame:
+        """Every group of the panel of facet value ``value``, in legend order (sorted by ``keys``)."""
+        panel = groups if self.facet is None else groups[groups[self.facet] == value]
+        return panel.sort_values(self.keys, kind="stable") if self.keys else panel
+
+    def panel(self, groups: pd.DataFrame, value) -> pd.DataFrame:
+        """The groups drawn in that panel: at most ``MAX_LINES``, evenly spaced in legend order."""
+        members = self.members(groups, value)
+        return members.iloc[_evenly_spaced(len(members), MAX_LINES)]
+
+
+def _layout(groups: pd.DataFrame, axes: list[str], max_facets: int) -> Layout:
+    """The :class:`Layout` of a figure over ``groups`` (one row per combination of the swept ``axes``).
+
+    With two or more swept axes, the categorical (else the smallest) one facets the figure into
+    panels — if it has at most ``max_facets`` values — and the first numeric one colours the lines.
+    """
+    facet = None
+    if len(axes) >= 2:
+        candidate = min(axes, key=lambda c: (_is_numeric(groups[c]), groups[c].nunique()))
+        if groups[candidate].nunique() <= max_facets:
+            facet = candidate
+    color_axes = [c for c in axes if c != facet]
+    color_col = next((c for c in color_axes if _is_numeric(groups[c])), color_axes[0] if color_axes else None)
+    keys = [color_col, *[c for c in color_axes if c != color_col]] if color_col else []
+    facet_values = sorted(groups[facet].unique(), key=lambda v: (str(type(v)), v)) if facet else [None]
+    return Layout(facet, facet_values, color_col, keys)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Bands:
+    """Runs grouped by their swept ``axes``, and the seed bands of the groups that figures draw.
+
+    ``groups``: one row per combination of the axes (index: its group code), holding the group's first
+    run and its ``_runs`` / ``_ok`` / ``_diverged`` counts. ``table``: :func:`aggregate_bands` over the
+    non-diverged runs of every group some panel draws (see :meth:`Layout.panel`).
+    """
+
+    axes: list[str]
+    groups: pd.DataFrame
+    table: pd.DataFrame
+
+    @functools.cached_property
+    def _by_group(self) -> dict[tuple, pd.DataFrame]:
+        return dict(iter(self.table.groupby(["group", "metric"], sort=False)))
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metrics with a band, sorted."""
+        return sorted(self.table["metric"].unique())
+
+    def layout(self, max_facets: int) -> Layout:
+        """The :class:`Layout` of a figure faceted into at most ``max_facets`` panels."""
+        return _layout(self.groups, self.axes, max_facets)
+
+    def band(self, group: int, metric: str) -> pd.DataFrame:
+        """``step``, ``mean``, ``lo``, ``hi``, ``n`` … of one group and metric (empty when none was recorded)."""
+        return self._by_group.get((group, metric), self.table.iloc[:0])
+
+    def value_range(self, metric: str, groups: Sequence[int] | None = None) -> tuple[float, float]:
+        """Smallest and largest finite value of ``metric`` over ``groups`` (default: all drawn); NaN if none."""
+        rows = self.table[self.table["metric"] == metric]
+        if groups is not None:
+            rows = rows[rows["group"].isin(list(groups))]
+        lows, highs = rows["min"].to_numpy(float), rows["max"].to_numpy(float)
+        lows, highs = lows[np.isfinite(lows)], highs[np.isfinite(highs)]
+        return (float(lows.min()) if lows.size else math.nan, float(highs.max()) if highs.size else math.nan)
+
+
+CurveSource = pd.DataFrame | Callable[[np.ndarray], pd.DataFrame]
+"""Long-format curves (``run``, ``step``, ``metric``, ``value``), or a function from run ids to theirs."""
+
+
+def seed_bands(runs: pd.DataFrame, curves: CurveSource, metrics: Sequence[str] | None = None) -> Bands:
+    """Group ``runs`` by their swept axes and aggregate the curves of the groups drawn, in one groupby.
+
+    Only the non-diverged runs of groups that some panel draws (learning curves or probe panels) are
+    aggregated; a callable ``curves`` is asked for those runs' curves only, so a report on 10⁶ runs
+    reads and aggregates a few ``MAX_LINES`` groups' worth of rows.
+    """
+    if runs.empty:
+        return Bands([], pd.DataFrame(), pd.DataFrame(columns=BAND_COLUMNS))
+    axes = swept_axes(runs)
+    codes = group_codes(runs, axes)
+    groups = _group_table(runs, codes)
+    layouts = [_layout(groups, axes, facets) for facets in (LINE_FACETS, PROBE_FACETS)]
+    drawn = np.concatenate([layout.panel(groups, value).index.to_numpy()
+                            for layout in layouts for value in layout.facet_values])
+    wanted = np.isin(codes, drawn) & (runs["status"] == "ok").to_numpy()
+    member = np.where(wanted, codes, -1)
+    if callable(curves):
+        curves = curves(runs["run"].to_numpy()[wanted])
+    return Bands(axes, groups, aggregate_bands(runs, member, curves, metrics))
 
 
 def _colors(values: list, numeric: bool):
@@ -103,12 +264,12 @@ def _group_label(keys: Sequence[str], key: tuple) -> str:
     return ", ".join(f"{axis_label(c)}={_format(v)}" for c, v in zip(keys, key, strict=True)) or "mean"
 
 
-def _color_scale(runs: pd.DataFrame, color_col: str | None):
+def _color_scale(groups: pd.DataFrame, color_col: str | None):
     """({value: colour}, colorbar mappable or None): a colorbar replaces the legend for >8 numeric values."""
     if color_col is None:
         return {None: "C0"}, None
-    values = sorted(runs[color_col].unique(), key=lambda v: (str(type(v)), v))
-    numeric = _is_numeric(runs[color_col])
+    values = sorted(groups[color_col].unique(), key=lambda v: (str(type(v)), v))
+    numeric = _is_numeric(groups[color_col])
     colors = _colors(values, numeric)
     if not (numeric and len(values) > MAX_LEGEND - 2):
         return colors, None
@@ -119,22 +280,27 @@ def _color_scale(runs: pd.DataFrame, color_col: str | None):
     return colors, matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
 
 
-def _draw_groups(ax, runs: pd.DataFrame, curves: pd.DataFrame, metric: str, keys: list[str], color_col: str | None,
-                 colors: dict, logx: bool, labelled: bool, theory: pd.DataFrame | None = None,
-                 theory_filter: dict | None = None) -> int:
-    """Seed mean + band of ``metric`` for every group of ``runs`` over ``keys``; returns the number of groups."""
-    groups = runs.groupby(keys, dropna=False, sort=True) if keys else [((), runs)]
-    count = 0
-    for key, members in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        count += 1
-        ok = members[members["status"] == "ok"]
-        n_div = len(members) - len(ok)
+def _theory_line(theory: pd.DataFrame, values: dict) -> pd.DataFrame:
+    """The rows of ``theory`` that match ``values`` on every swept axis that ``theory`` has."""
+    match = theory
+    for column, value in values.items():
+        if column in match:
+            match = match[match[column] == value]
+    return match
+
+
+def _draw_groups(ax, bands: Bands, panel: pd.DataFrame, metric: str, layout: Layout, colors: dict, logx: bool,
+                 labelled: bool, theory: pd.DataFrame | None = None, facet_value=None) -> None:
+    """Seed mean + band of ``metric`` for every group of ``panel`` (rows of ``bands.groups``), and its theory."""
+    keys = layout.keys
+    facet = {layout.facet: facet_value} if layout.facet is not None else {}
+    rows = zip(panel.index, panel[keys].itertuples(index=False, name=None), panel["_runs"], panel["_ok"], strict=True)
+    for code, key, n_runs, n_ok in rows:
         label = _group_label(keys, key)
-        if n_div:
-            label += f" ({n_div}/{len(members)} diverged)"
-        color = colors.get(dict(zip(keys, key, strict=True)).get(color_col), "C0") if color_col else "C0"
-        band = seed_band(curves, ok["run"].tolist(), metric)
+        if n_runs > n_ok:
+            label += f" ({n_runs - n_ok}/{n_runs} diverged)"
+        color = colors.get(key[0], "C0") if layout.color_col else "C0"
+        band = bands.band(code, metric)
         if logx and not band.empty:
             band = band[band["step"] > 0]
         if band.empty:
@@ -144,14 +310,10 @@ def _draw_groups(ax, runs: pd.DataFrame, curves: pd.DataFrame, metric: str, keys
         if band["n"].max() > 1:
             ax.fill_between(band["step"], band["lo"], band["hi"], color=color, alpha=0.2, linewidth=0)
         if theory is not None:
-            match = theory
-            for c, v in [*zip(keys, key, strict=True), *(theory_filter or {}).items()]:
-                if c in match:
-                    match = match[match[c] == v]
+            match = _theory_line(theory, {**dict(zip(keys, key, strict=True)), **facet})
             if len(match):
                 match = match[match["step"] > 0] if logx else match
                 ax.plot(match["step"], match["value"], **{**THEORY_STYLE, "color": color}, label=None, zorder=5)
-    return count
 
 
 def _finish_legend(fig, ax, mappable, color_col: str | None) -> None:
@@ -165,36 +327,24 @@ def _finish_legend(fig, ax, mappable, color_col: str | None) -> None:
         fig.colorbar(mappable, ax=ax, label=axis_label(color_col), pad=0.01)
 
 
-def _layout(runs: pd.DataFrame, max_facets: int = 6):
-    """(facet axis or None, facet values, colour axis or None, group keys) for a figure over ``runs``.
-
-    With two or more swept axes, the categorical (else the smallest) one facets the figure into
-    panels — if it has at most ``max_facets`` values — and the first numeric one colours the lines.
-    """
-    axes_cols = swept_axes(runs)
-    facet = None
-    if len(axes_cols) >= 2:
-        candidate = min(axes_cols, key=lambda c: (_is_numeric(runs[c]), runs[c].nunique()))
-        if runs[candidate].nunique() <= max_facets:
-            facet = candidate
-    color_axes = [c for c in axes_cols if c != facet]
-    color_col = next((c for c in color_axes if _is_numeric(runs[c])), color_axes[0] if color_axes else None)
-    keys = [color_col, *[c for c in color_axes if c != color_col]] if color_col else []
-    facet_values = sorted(runs[facet].unique(), key=lambda v: (str(type(v)), v)) if facet else [None]
-    return facet, facet_values, color_col, keys
-
-
-def _facet_title(runs: pd.DataFrame, facet: str | None, value, default: str = "") -> str:
-    if facet is None:
+def _facet_title(groups: pd.DataFrame, layout: Layout, value, default: str = "") -> str:
+    """A panel's title: its facet value with the diverged count (``default`` without facets)."""
+    if layout.facet is None:
         return default
-    sub = runs[runs[facet] == value]
-    n_div = int((sub["status"] == "diverged").sum())
-    return f"{axis_label(facet)} = {_format(value)}" + (f" · {n_div}/{len(sub)} diverged" if n_div else "")
+    members = layout.members(groups, value)
+    n_div, n_runs = int(members["_diverged"].sum()), int(members["_runs"].sum())
+    return f"{axis_label(layout.facet)} = {_format(value)}" + (f" · {n_div}/{n_runs} diverged" if n_div else "")
+
+
+def _drawn_note(groups: pd.DataFrame, layout: Layout, value) -> str:
+    """A second title line when a panel draws only some of its groups: how many of how many."""
+    n = len(layout.members(groups, value))
+    return f"\n{len(_evenly_spaced(n, MAX_LINES))} of {n} groups drawn" if n > MAX_LINES else ""
 
 
 def learning_curves(
     runs: pd.DataFrame,
-    curves: pd.DataFrame,
+    curves: CurveSource | Bands,
     metric: str | None = None,
     theory: pd.DataFrame | None = None,
     theory_label: str = "theory",
@@ -209,19 +359,23 @@ def learning_curves(
     ``theory_label`` (put the verdict in it). With two or more swept axes the figure is faceted
     by the categorical (or smallest) axis; a numeric colour axis with more than 8 values gets a
     colorbar instead of legend entries. The legend is drawn on the first panel only.
+
+    ``curves``: the long-format curves of ``runs`` (or a function of run ids returning them), or
+    their :class:`Bands` from :func:`seed_bands` (a report aggregates once for all its figures).
+    A panel draws at most ``MAX_LINES`` groups, evenly spaced; its title then says how many.
     """
     with plt.rc_context(STYLE):
+        bands = curves if isinstance(curves, Bands) else seed_bands(runs, curves, None if metric is None else [metric])
         if metric is None:
-            metric = sorted(curves["metric"].unique())[0] if len(curves) else "loss"
-        facet, facet_values, color_col, keys = _layout(runs)
-        n = len(facet_values)
+            metric = (bands.metrics or ["loss"])[0]
+        layout = bands.layout(LINE_FACETS)
+        facet, color_col = layout.facet, layout.color_col
+        n = len(layout.facet_values)
         fig, axs = plt.subplots(1, n, figsize=(4.6 * n + 0.6, 3.8), squeeze=False, sharey=True)
-        colors, mappable = _color_scale(runs, color_col)
-        for i, (ax, fval) in enumerate(zip(axs[0], facet_values, strict=True)):
-            sub = runs if facet is None else runs[runs[facet] == fval]
-            _draw_groups(ax, sub, curves, metric, keys, color_col, colors, logx,
-                         labelled=(i == 0 and mappable is None), theory=theory,
-                         theory_filter={facet: fval} if facet is not None else None)
+        colors, mappable = _color_scale(bands.groups, color_col)
+        for i, (ax, fval) in enumerate(zip(axs[0], layout.facet_values, strict=True)):
+            _draw_groups(ax, bands, layout.panel(bands.groups, fval), metric, layout, colors, logx,
+                         labelled=(i == 0 and mappable is None), theory=theory, facet_value=fval)
             if theory is not None and i == 0:
                 ax.plot([], [], **THEORY_STYLE, label=theory_label)
             if logx:
@@ -229,7 +383,8 @@ def learning_curves(
             if logy:
                 ax.set_yscale("log")
             ax.set_xlabel("step")
-            ax.set_title(_facet_title(runs, facet, fval, title), fontsize=10)
+            ax.set_title(_facet_title(bands.groups, layout, fval, title) + _drawn_note(bands.groups, layout, fval),
+                         fontsize=10)
             if i == 0:
                 _finish_legend(fig, ax, None, color_col)
         if mappable is not None:
@@ -242,8 +397,18 @@ def learning_curves(
         return fig
 
 
+def _final_stats(runs: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
+    """Mean and ``BAND`` quantiles of ``column`` per combination of ``keys`` (NaN skipped), in one groupby."""
+    values = runs.groupby(keys, dropna=False, sort=True)[column]
+    return pd.DataFrame({"mean": values.mean(), "lo": values.quantile(BAND[0]),
+                         "hi": values.quantile(BAND[1])}).reset_index()
+
+
 def final_vs_axis(runs: pd.DataFrame, metric: str, axis: str | None = None, title: str = ""):
-    """Final value of ``metric`` (mean and band over seeds) against a swept numeric axis."""
+    """Final value of ``metric`` (mean and band over seeds) against a swept numeric axis.
+
+    One line per combination of the other swept axes — at most ``MAX_LINES``, evenly spaced.
+    """
     with plt.rc_context(STYLE):
         column = f"final_{metric}"
         axes_cols = swept_axes(runs)
@@ -254,23 +419,20 @@ def final_vs_axis(runs: pd.DataFrame, metric: str, axis: str | None = None, titl
             ax.text(0.5, 0.5, "no swept numeric axis", ha="center", va="center", transform=ax.transAxes)
             return fig
         others = [c for c in axes_cols if c != axis]
-        groups = runs.groupby(others, dropna=False, sort=True) if others else [((), runs)]
-        other_values = sorted({k if not isinstance(k, tuple) else k[0] for k, _ in groups}, key=str) if others \
-            else [None]
+        stats = _final_stats(runs, [*others, axis], column)
+        lines = list(stats.groupby(others, dropna=False, sort=True)) if others else [((), stats)]
+        lines = [(k if isinstance(k, tuple) else (k,), line) for k, line in lines]
+        lines = [lines[i] for i in _evenly_spaced(len(lines), MAX_LINES)]
+        other_values = sorted({key[0] for key, _ in lines}, key=str) if others else [None]
         colors = _colors(other_values, bool(others) and _is_numeric(runs[others[0]]))
-        for key, members in (runs.groupby(others, dropna=False, sort=True) if others else [((), runs)]):
-            key = key if isinstance(key, tuple) else (key,)
-            stats = members.groupby(axis)[column].agg(
-                mean="mean", lo=lambda s: s.quantile(BAND[0]), hi=lambda s: s.quantile(BAND[1]),
-                diverged=lambda s: int(s.isna().sum()),
-            ).reset_index()
-            label = ", ".join(f"{axis_label(c)}={_format(v)}" for c, v in zip(others, key, strict=True)) or "mean"
+        for key, line in lines:
             color = colors.get(key[0] if others else None, "C0")
-            ax.plot(stats[axis], stats["mean"], marker="o", color=color, label=label)
-            ax.fill_between(stats[axis], stats["lo"], stats["hi"], color=color, alpha=0.2, linewidth=0)
-            gone = stats[stats["mean"].isna()]
+            ax.plot(line[axis], line["mean"], marker="o" if len(line) <= 50 else None, color=color,
+                    label=_group_label(others, key))
+            ax.fill_between(line[axis], line["lo"], line["hi"], color=color, alpha=0.2, linewidth=0)
+            gone = line[line["mean"].isna()]
             if len(gone):
-                ax.plot(gone[axis], np.full(len(gone), np.nanmax(stats["hi"]) if stats["hi"].notna().any() else 1.0),
+                ax.plot(gone[axis], np.full(len(gone), np.nanmax(line["hi"]) if line["hi"].notna().any() else 1.0),
                         "x", color=color, markersize=8)
         ax.set_xlabel(axis_label(axis))
         ax.set_ylabel(f"final {metric.replace('_', ' ')}")
@@ -279,7 +441,7 @@ def final_vs_axis(runs: pd.DataFrame, metric: str, axis: str | None = None, titl
         if runs[column].dropna().gt(0).all():
             ax.set_yscale("log")
         ax.set_title(title or "final value (× = all seeds diverged)", fontsize=10)
-        ax.legend(loc="best")
+        _finish_legend(fig, ax, None, None)
         fig.tight_layout()
         return fig
 
@@ -289,6 +451,48 @@ def numeric_axes(runs: pd.DataFrame) -> list[str]:
     return [c for c in swept_axes(runs) if _is_numeric(runs[c])]
 
 
+def _cells(values: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Each value's cell along a heatmap axis, each cell's first value (its label), and whether cells are bins.
+
+    One cell per distinct value; with more than ``MAX_CELLS`` of them, ``MAX_CELLS`` cells of
+    consecutive distinct values (near-equal numbers of them).
+    """
+    distinct = np.sort(values.unique())
+    starts = distinct[np.linspace(0, len(distinct), min(len(distinct), MAX_CELLS), endpoint=False).astype(np.int64)]
+    return np.searchsorted(starts, values.to_numpy(), side="right") - 1, starts, len(starts) < len(distinct)
+
+
+def _heatmap_grid(runs: pd.DataFrame, cell: np.ndarray, size: int, metric: str) -> tuple[np.ndarray, ...]:
+    """(value, runs, diverged) per cell, flat, aggregated with one ``bincount`` each.
+
+    The value is the fraction of diverged runs (``metric="diverged"``), else the mean of
+    ``final_<metric>`` over the non-diverged runs (NaN where there are none).
+    """
+    status = runs["status"].to_numpy()
+    total = np.bincount(cell, minlength=size)
+    diverged = np.bincount(cell, weights=status == "diverged", minlength=size).astype(np.int64)
+    if metric == "diverged":
+        numerator, denominator = diverged.astype(float), total
+    else:
+        column = f"final_{metric}"
+        if column not in runs:
+            raise KeyError(f"heatmap: no final metric {metric!r}; stored: "
+                           + ", ".join(c[6:] for c in runs.columns if c.startswith("final_")))
+        finals = runs[column].to_numpy(float)
+        good = (status == "ok") & ~np.isnan(finals)
+        numerator = np.bincount(cell[good], weights=finals[good], minlength=size)
+        denominator = np.bincount(cell[good], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(denominator > 0, numerator / denominator, np.nan)
+    return values, total, diverged
+
+
+def _cell_ticks(starts: np.ndarray, binned: bool) -> tuple[np.ndarray, list[str]]:
+    """Tick positions and labels along a heatmap axis: at most 20, each cell labelled by its first value."""
+    positions = _evenly_spaced(len(starts), 20) if binned else np.arange(len(starts))
+    return positions, [("≥" if binned else "") + _format(starts[i]) for i in positions]
+
+
 def heatmap(runs: pd.DataFrame, x_axis: str, y_axis: str, metric: str = "diverged", title: str = "",
             log_color: bool | None = None):
     """A map over two swept axes: the seed mean of ``final_<metric>`` per cell (non-diverged seeds).
@@ -296,25 +500,16 @@ def heatmap(runs: pd.DataFrame, x_axis: str, y_axis: str, metric: str = "diverge
     ``metric="diverged"`` draws the fraction of diverged seeds instead (the *trainability map*).
     Cells where every seed diverged are grey with a ×; cells where some diverged carry ``k/n``.
     The colour scale is logarithmic when every value is positive and they span more than a decade
-    (or as ``log_color`` says). Other swept axes are averaged over.
+    (or as ``log_color`` says). Other swept axes are averaged over. An axis with more than
+    ``MAX_CELLS`` values is binned into ``MAX_CELLS`` cells of consecutive values.
     """
     with plt.rc_context(STYLE):
-        xs = sorted(runs[x_axis].unique())
-        ys = sorted(runs[y_axis].unique())
-        total = runs.groupby([y_axis, x_axis]).size()
-        diverged = runs.assign(_div=runs["status"] == "diverged").groupby([y_axis, x_axis])["_div"].sum()
-        if metric == "diverged":
-            grid = (diverged / total).unstack(x_axis).reindex(index=ys, columns=xs)
-            label = "fraction of seeds diverged"
-        else:
-            column = f"final_{metric}"
-            if column not in runs:
-                raise KeyError(f"heatmap: no final metric {metric!r}; stored: "
-                               + ", ".join(c[6:] for c in runs.columns if c.startswith("final_")))
-            ok = runs[runs["status"] == "ok"]
-            grid = ok.groupby([y_axis, x_axis])[column].mean().unstack(x_axis).reindex(index=ys, columns=xs)
-            label = f"final {metric.replace('_', ' ')} (seed mean)"
-        values = grid.to_numpy(dtype=float)
+        ix, xs, x_binned = _cells(runs[x_axis])
+        iy, ys, y_binned = _cells(runs[y_axis])
+        nx, ny = len(xs), len(ys)
+        values, total, diverged = (a.reshape(ny, nx) for a in _heatmap_grid(runs, iy * nx + ix, nx * ny, metric))
+        label = "fraction of seeds diverged" if metric == "diverged" \
+            else f"final {metric.replace('_', ' ')} (seed mean)"
         finite = values[np.isfinite(values)]
         if log_color is None:
             log_color = metric != "diverged" and finite.size > 0 and finite.min() > 0 and \
@@ -325,22 +520,20 @@ def heatmap(runs: pd.DataFrame, x_axis: str, y_axis: str, metric: str = "diverge
         elif metric == "diverged":
             norm = matplotlib.colors.Normalize(0.0, 1.0)
         cmap = plt.get_cmap("magma_r" if metric == "diverged" else "viridis").with_extremes(bad="#d0d4da")
-        fig, ax = plt.subplots(figsize=(max(4.6, 0.55 * len(xs) + 2.6), max(3.4, 0.42 * len(ys) + 1.8)))
-        mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5,
+        fig, ax = plt.subplots(figsize=(max(4.6, 0.55 * min(nx, 24) + 2.6), max(3.4, 0.42 * min(ny, 24) + 1.8)))
+        mesh = ax.pcolormesh(np.arange(nx + 1) - 0.5, np.arange(ny + 1) - 0.5,
                              np.ma.masked_invalid(values), cmap=cmap, norm=norm, shading="flat")
         fig.colorbar(mesh, ax=ax, label=label, pad=0.02)
-        for iy, yv in enumerate(ys):
-            for ix, xv in enumerate(xs):
-                n = int(total.get((yv, xv), 0))
-                k = int(diverged.get((yv, xv), 0))
-                if n and k == n and metric != "diverged":
-                    ax.text(ix, iy, "×", ha="center", va="center", color="#7a1f1f", fontsize=11)
-                elif k and len(xs) * len(ys) <= 150:
-                    ax.text(ix, iy, f"{k}/{n}", ha="center", va="center", color="#7a1f1f", fontsize=7)
-        ax.set_xticks(range(len(xs)), [_format(v) for v in xs], rotation=45 if len(xs) > 6 else 0)
-        ax.set_yticks(range(len(ys)), [_format(v) for v in ys])
-        ax.set_xlabel(axis_label(x_axis))
-        ax.set_ylabel(axis_label(y_axis))
+        for y, x in zip(*np.nonzero(diverged), strict=True):
+            n, k = total[y, x], diverged[y, x]
+            if k == n and metric != "diverged":
+                ax.text(x, y, "×", ha="center", va="center", color="#7a1f1f", fontsize=11 if nx * ny <= 400 else 6)
+            elif nx * ny <= 150:
+                ax.text(x, y, f"{k}/{n}", ha="center", va="center", color="#7a1f1f", fontsize=7)
+        ax.set_xticks(*_cell_ticks(xs, x_binned), rotation=45 if nx > 6 else 0)
+        ax.set_yticks(*_cell_ticks(ys, y_binned))
+        ax.set_xlabel(axis_label(x_axis) + (f" ({nx} bins)" if x_binned else ""))
+        ax.set_ylabel(axis_label(y_axis) + (f" ({ny} bins)" if y_binned else ""))
         ax.grid(False)
         ax.set_title(title or ("trainability map" if metric == "diverged"
                                else f"final {metric.replace('_', ' ')} (× = all seeds diverged)"), fontsize=10)
@@ -391,23 +584,40 @@ def stability_threshold(row: pd.Series, metric: str = "sharpness") -> tuple[floa
     return 2 * (1 + beta) / eta, "2(1+β)/η"
 
 
-def probe_panels(runs: pd.DataFrame, curves: pd.DataFrame, metrics: Sequence[str] | None = None, title: str = "",
-                 logx: bool = True):
+def _stability_lines(ax, panel: pd.DataFrame, metric: str, color_col: str | None, colors: dict, top: float) -> None:
+    """Dashed edge-of-stability lines of the panel's groups that have a non-diverged run, one per value and colour;
+    the y range is raised to show the lowest line above ``top`` (the largest value drawn)."""
+    lines = {}
+    for _, row in panel[panel["_ok"] > 0].iterrows():
+        line = stability_threshold(row, metric)
+        if line is not None:
+            color = colors.get(row[color_col], "C0") if color_col else "C0"
+            lines[(line[0], color)] = line[1]
+    for value, color in lines:
+        ax.axhline(value, **{**THEORY_STYLE, "color": color, "linewidth": 1.2})
+    if lines:
+        ax.plot([], [], **THEORY_STYLE, label=next(iter(lines.values())))
+        if math.isfinite(top):
+            ax.set_ylim(top=1.15 * max(top, min(v for v, _ in lines)))
+
+
+def probe_panels(runs: pd.DataFrame, curves: CurveSource | Bands, metrics: Sequence[str] | None = None,
+                 title: str = "", logx: bool = True):
     """One row of panels per probe metric (seed mean and band per swept value, coloured as the learning curves).
 
     Columns facet by the categorical / smallest swept axis as in :func:`learning_curves`.
     ``sharpness`` panels carry a dashed horizontal stability line (see :func:`stability_threshold`)
     per learning rate, in that group's colour, when the optimizer has a learning rate; the y range
-    always shows the data and the lowest line.
+    always shows the data and the lowest line. ``curves`` as in :func:`learning_curves`.
     """
     with plt.rc_context(STYLE):
-        if metrics is None:
-            metrics = probe_metrics(sorted(curves["metric"].unique()) if len(curves) else [])
-        metrics = list(metrics)
+        bands = curves if isinstance(curves, Bands) else seed_bands(runs, curves, metrics)
+        metrics = list(metrics) if metrics is not None else probe_metrics(bands.metrics)
         if not metrics:
             raise ValueError("probe_panels: no probe metric (sharpness, ntk_alignment, overlap_*) stored")
-        facet, facet_values, color_col, keys = _layout(runs, max_facets=4)
-        colors, mappable = _color_scale(runs, color_col)
+        layout = bands.layout(PROBE_FACETS)
+        facet, facet_values, color_col = layout.facet, layout.facet_values, layout.color_col
+        colors, mappable = _color_scale(bands.groups, color_col)
         if facet is None:  # no facets: the metrics wrap over up to three columns
             ncols = min(len(metrics), 3)
             cells = [(m, None, divmod(i, ncols)) for i, m in enumerate(metrics)]
@@ -418,32 +628,19 @@ def probe_panels(runs: pd.DataFrame, curves: pd.DataFrame, metrics: Sequence[str
         fig, axs = plt.subplots(nrows, ncols, figsize=(4.4 * ncols + 0.6, 3.3 * nrows), squeeze=False)
         for index, (metric, fval, (r, c)) in enumerate(cells):
             ax = axs[r][c]
-            sub = runs if facet is None else runs[runs[facet] == fval]
-            _draw_groups(ax, sub, curves, metric, keys, color_col, colors, logx,
-                         labelled=(index == 0 and mappable is None))
-            values = curves.loc[(curves["metric"] == metric) & curves["run"].isin(sub["run"]), "value"]
-            values = values[np.isfinite(values)]
+            panel = layout.panel(bands.groups, fval)
+            _draw_groups(ax, bands, panel, metric, layout, colors, logx, labelled=(index == 0 and mappable is None))
+            low, high = bands.value_range(metric, panel.index)
             if metric in ("sharpness", "preconditioned_sharpness"):
-                lines = {}
-                for _, row in sub[sub["status"] == "ok"].drop_duplicates(keys or ["status"]).iterrows():
-                    line = stability_threshold(row, metric)
-                    if line is not None:
-                        color = colors.get(row[color_col], "C0") if color_col else "C0"
-                        lines[(line[0], color)] = line[1]
-                for value, color in lines:
-                    ax.axhline(value, **{**THEORY_STYLE, "color": color, "linewidth": 1.2})
-                if lines:
-                    ax.plot([], [], **THEORY_STYLE, label=next(iter(lines.values())))
-                    if len(values):
-                        top = max(float(values.max()), min(v for v, _ in lines))
-                        ax.set_ylim(top=1.15 * top)
+                _stability_lines(ax, panel, metric, color_col, colors, high)
             if logx:
                 ax.set_xscale("log")
-            if len(values) and (values > 0).all() and values.max() > 20 * values.min():
+            if low > 0 and high > 20 * low:
                 ax.set_yscale("log")
             ax.set_xlabel("step")
             name = metric.replace("_", " ")
-            ax.set_title(name if facet is None else f"{name} · {_facet_title(runs, facet, fval)}", fontsize=10)
+            title_line = name if facet is None else f"{name} · {_facet_title(bands.groups, layout, fval)}"
+            ax.set_title(title_line + _drawn_note(bands.groups, layout, fval), fontsize=10)
             if ax.get_legend_handles_labels()[1]:
                 _finish_legend(fig, ax, None, color_col)
         for r in range(nrows):
@@ -460,7 +657,10 @@ def probe_panels(runs: pd.DataFrame, curves: pd.DataFrame, metrics: Sequence[str
 
 
 def save(fig, folder, stem: str, formats: Sequence[str] = ("png", "svg", "pdf")) -> dict[str, str]:
-    """Save ``fig`` as ``stem.<fmt>`` for each format; returns {format: path}."""
+    """Save ``fig`` as ``stem.<fmt>`` for each format, each atomically (a temporary file, then
+    ``os.replace``); returns {format: path}."""
+    import os
+    import uuid
     from pathlib import Path
 
     folder = Path(folder)
@@ -468,7 +668,12 @@ def save(fig, folder, stem: str, formats: Sequence[str] = ("png", "svg", "pdf"))
     out = {}
     for fmt in formats:
         path = folder / f"{stem}.{fmt}"
-        fig.savefig(path, bbox_inches="tight")
+        tmp = folder / f".{stem}.{fmt}.{uuid.uuid4().hex}.tmp"
+        try:
+            fig.savefig(tmp, format=fmt, bbox_inches="tight")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         out[fmt] = str(path)
     plt.close(fig)
     return out

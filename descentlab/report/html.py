@@ -7,15 +7,23 @@ that comes from a spec or the store is escaped — the page fetches nothing and 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
+import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from descentlab.report import figures as F
+from descentlab.report.reading import read_curves
 from descentlab.store import Store
+
+MAX_TABLE_ROWS = 1000
+"""Most rows of the runs table in a report page; the page says how many more the store holds."""
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#fafbfc}
@@ -71,7 +79,19 @@ def _cell(value) -> str:
     return str(value)
 
 
-def runs_table(runs: pd.DataFrame, max_rows: int = 2000) -> str:
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``: a reader sees
+    the old page or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def runs_table(runs: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
+    """The sortable runs table: the first ``max_rows`` runs, and a note on how many more are stored."""
     if runs.empty:
         return "<p>No runs stored.</p>"
     axes = F.swept_axes(runs)
@@ -86,7 +106,8 @@ def runs_table(runs: pd.DataFrame, max_rows: int = 2000) -> str:
             f'<td class="{"l" if c in ("name", "status") else ""}">{esc(_cell(row[c]))}</td>' for c in cols
         )
         body.append(f"<tr{cls}>{cells}</tr>")
-    note = f"<p class='sub'>First {max_rows} of {len(runs)} runs.</p>" if len(runs) > max_rows else ""
+    note = (f"<p class='sub'>First {max_rows} of {len(runs)} runs; the other {len(runs) - max_rows} are in the "
+            "store (<code>descentlab query</code>).</p>") if len(runs) > max_rows else ""
     return (f'{note}<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
@@ -103,6 +124,45 @@ def verdict_block(verdicts: pd.DataFrame) -> str:
             f'{esc(_cell(v["figure"]))} ({esc(v.get("what", ""))}, tolerance {esc(_cell(v.get("tolerance")))})</div>'
         )
     return "".join(parts)
+
+
+def control_outcomes(store: Store, study: str) -> dict[str, pd.Series]:
+    """The stored headline verdict of each control of ``study`` that has been run (any experiment)."""
+    out: dict[str, pd.Series] = {}
+    for experiment in store.experiments():
+        verdicts = store.verdicts(experiment, control=None)
+        if verdicts.empty or "study" not in verdicts:
+            continue
+        mine = verdicts[(verdicts["study"] == study) & (verdicts["control"] != "")]
+        for control, rows in mine.groupby("control", sort=False):
+            out[str(control)] = rows.iloc[0]
+    return out
+
+
+def controls_block(store: Store, study: str, controls: Sequence[Any], current: str = "") -> str:
+    """The "what would make this verdict fail" table: each must-fail control, what it breaks, and the
+    headline verdict stored for it (``descentlab run STUDY --control NAME``), when it has been run."""
+    if not controls:
+        return ""
+    outcomes = control_outcomes(store, study)
+    rows = []
+    for control in controls:
+        outcome = outcomes.get(control.name)
+        if outcome is None:
+            result = f"not run yet: <code>descentlab run {esc(study)} --control {esc(control.name)}</code>"
+        else:
+            good = not bool(outcome["passed"])  # a control must fail
+            result = (f'<span class="{"pass" if good else "fail"}">verdict {"fail" if good else "PASS"} '
+                      f"{esc(_cell(outcome['figure']))}</span>" + ("" if good else " — the check has no teeth here"))
+        here = " (this report)" if control.name == current else ""
+        rows.append(f"<tr><td class='l'><code>{esc(control.name)}</code>{here}</td>"
+                    f"<td class='l'>{'mechanism' if control.mechanism else 'prediction'}</td>"
+                    f"<td class='l'>{esc(control.breaks)}</td><td class='l'>{result}</td></tr>")
+    return ("<h2 id='controls'>What would make this verdict fail</h2><p class='sub'>Must-fail controls: the claim "
+            "made false on purpose. The verdict has teeth when every one of them fails.</p>"
+            "<div class='scroll'><table><thead><tr><th class='l'>control</th><th class='l'>breaks</th>"
+            "<th class='l'>what it breaks</th><th class='l'>stored outcome</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></div>")
 
 
 def diverged_block(runs: pd.DataFrame) -> str:
@@ -142,18 +202,18 @@ def provenance(info: dict) -> str:
             f"<h3>Spec</h3><pre>{esc(spec)}</pre>")
 
 
-def default_figures(store: Store, experiment: str, folder: Path) -> list[tuple[str, str]]:
-    """Learning curves for each recorded metric (up to four) and the final-value sweep."""
+def default_figures(store: Store, experiment: str, folder: Path, runs: pd.DataFrame,
+                    bands: F.Bands) -> list[tuple[str, str]]:
+    """Learning curves for each recorded metric (up to four) and the final-value sweep, from ``bands``."""
     from descentlab.engine.theory_check import CURVE_TO_METRIC, stored_theory
 
-    runs, curves = store.read(experiment, "runs"), store.read(experiment, "curves")
     name = store.experiment_row(experiment)["name"]
     theory = stored_theory(store, experiment)
     verdicts = store.verdicts(experiment)
     out = []
-    if curves.empty:
+    stored = bands.metrics
+    if not stored:
         return out
-    stored = sorted(curves["metric"].unique())
     theory_metric = None
     if theory is not None:  # the metric the theory speaks about (the spec's theory.metric, else the curve's)
         spec_theory = (json.loads(store.experiment_row(experiment).get("spec") or "{}").get("theory") or {})
@@ -163,24 +223,24 @@ def default_figures(store: Store, experiment: str, folder: Path) -> list[tuple[s
     metrics = [m for m in stored if not F.is_probe_metric(m) or m == theory_metric] or stored
     metrics = sorted(metrics, key=lambda m: m != theory_metric)  # the theory's metric comes first
     for metric in metrics[:4]:
-        positive = bool((curves.loc[curves["metric"] == metric, "value"] > 0).all())
+        positive = bands.value_range(metric)[0] > 0
         overlay, label = None, "theory"
         if theory is not None and metric == theory_metric:
             overlay = theory
             label = theory["prediction"].iloc[0]
             if not verdicts.empty:
                 label += f" ({'pass' if bool(verdicts['passed'].iloc[0]) else 'fail'} {verdicts['figure'].iloc[0]:.3g})"
-        fig = F.learning_curves(runs, curves, metric, theory=overlay, theory_label=label, title=name, logy=positive)
+        fig = F.learning_curves(runs, bands, metric, theory=overlay, theory_label=label, title=name, logy=positive)
         paths = F.save(fig, folder, f"curves_{metric}")
         out.append((f"{metric} vs step: mean over seeds, band 10–90 %", paths["png"]))
-    if F.swept_axes(runs) and f"final_{metrics[0]}" in runs:
+    if bands.axes and f"final_{metrics[0]}" in runs:
         fig = F.final_vs_axis(runs, metrics[0])
         paths = F.save(fig, folder, f"final_{metrics[0]}")
         out.append((f"final {metrics[0]} against the swept hyperparameter", paths["png"]))
-    return out + automatic_figures(runs, curves, folder, metrics[0])
+    return out + automatic_figures(runs, bands, folder, metrics[0])
 
 
-def automatic_figures(runs: pd.DataFrame, curves: pd.DataFrame, folder: Path, metric: str | None = None,
+def automatic_figures(runs: pd.DataFrame, bands: F.Bands, folder: Path, metric: str | None = None,
                       skip: Sequence[str] = ()) -> list[tuple[str, str]]:
     """Figures every report gets when the data allow them (stems in ``skip`` are left out).
 
@@ -188,11 +248,11 @@ def automatic_figures(runs: pd.DataFrame, curves: pd.DataFrame, folder: Path, me
     * ``heatmap_<metric>`` and ``trainability``: maps over the first two numeric swept axes.
     """
     out = []
-    if curves.empty or runs.empty:
+    if not bands.metrics:
         return out
-    probes = F.probe_metrics(sorted(curves["metric"].unique()))
+    probes = F.probe_metrics(bands.metrics)
     if probes and "probes" not in skip:
-        paths = F.save(F.probe_panels(runs, curves, probes), folder, "probes")
+        paths = F.save(F.probe_panels(runs, bands, probes), folder, "probes")
         out.append(("Probes: seed mean and 10–90 % band; dashed: the edge-of-stability line of each learning rate"
                     if any(p.endswith("sharpness") for p in probes) else "Probes: seed mean and 10–90 % band",
                     paths["png"]))
@@ -216,18 +276,25 @@ def write_report(
     out: str | Path | None = None,
     figures: Sequence[tuple[str, str]] | None = None,
     claim: str | None = None,
+    study: str | None = None,
+    control: str = "",
+    controls: Sequence[Any] = (),
 ) -> Path:
-    """Write ``<store>/<experiment>/report/index.html`` (or ``out``); returns its path."""
+    """Write ``<store>/<experiment>/report/index.html`` (or ``out``); returns its path.
+
+    For a study, ``study`` names it, ``control`` the control whose verdicts are shown ("" for the study's
+    own) and ``controls`` its must-fail controls, listed with their stored outcomes."""
     folder = Path(out) if out is not None else store.experiment_dir(experiment) / "report"
     folder.mkdir(parents=True, exist_ok=True)
     info = store.experiment_row(experiment)
     runs = store.read(experiment, "runs")
+    bands = F.seed_bands(runs, functools.partial(read_curves, store, experiment))
     if figures is None:
-        figures = default_figures(store, experiment, folder)
+        figures = default_figures(store, experiment, folder, runs, bands)
     else:  # a study's own figures, plus the probe panels / heatmaps it did not draw itself
         figures = list(figures)
         stems = {Path(path).stem for _, path in figures}
-        figures += automatic_figures(runs, store.read(experiment, "curves"), folder, skip=stems)
+        figures += automatic_figures(runs, bands, folder, skip=stems)
     diverged = int((runs["status"] == "diverged").sum()) if len(runs) else 0
     figs = "".join(figure_block(caption, path) for caption, path in figures)
     page = f"""<!DOCTYPE html>
@@ -235,21 +302,22 @@ def write_report(
 <title>{esc(info["name"])} — descentlab</title><style>{CSS}</style></head>
 <body><main>
 <p class="sub">descentlab report · experiment <code>{esc(experiment)}</code></p>
-<h1>{esc(info["name"])}</h1>
+<h1>{esc(info["name"])}{esc(f" — control {control}" if control else "")}</h1>
 <p class="sub">{esc(claim or info.get("description") or "")}</p>
-{verdict_block(store.verdicts(experiment))}
+{verdict_block(store.verdicts(experiment, control))}
 {diverged_block(runs)}
 <p class="facts">{len(runs)} runs · <span class="ndiv">{diverged} diverged</span> · {esc(info.get("steps"))} steps
  · device {esc(info.get("device"))} · compile {esc(_cell(info.get("compile_seconds")))} s
  · run {esc(_cell(info.get("run_seconds")))} s · status {esc(info.get("status"))}</p>
 <nav class="sub"><a href="#figures">figures</a> · <a href="#runs">runs</a> · <a href="#provenance">provenance</a></nav>
+{controls_block(store, study, controls, control) if study else ""}
 <h2 id="figures">Figures</h2>{figs or "<p>No curves stored.</p>"}
 <h2 id="runs">Runs</h2>{runs_table(runs)}
 <h2 id="provenance">Provenance</h2>{provenance(info)}
 </main><script>{SORT_JS}</script></body></html>
 """
     path = folder / "index.html"
-    path.write_text(page, encoding="utf-8")
+    write_text_atomically(path, page)
     return path
 
 
@@ -281,5 +349,5 @@ def write_index(store: Store) -> Path:
 """
     store.root.mkdir(parents=True, exist_ok=True)
     path = store.root / "index.html"
-    path.write_text(page, encoding="utf-8")
+    write_text_atomically(path, page)
     return path

@@ -1,8 +1,18 @@
 """The study catalog: each module reproduces one published result (see :mod:`.base`)."""
 
 from descentlab.discovery import import_submodules
-from descentlab.studies.base import STUDIES, Analysis, Study, StudyOptions, register_study, run_study
+from descentlab.studies.base import (
+    STUDIES,
+    Analysis,
+    Control,
+    Study,
+    StudyOptions,
+    check_options,
+    control_of,
+    register_study,
+    run_study,
+)
 
 import_submodules(__name__, __path__)
 
-__all__ = ["STUDIES", "Analysis", "Study", "StudyOptions", "register_study", "run_study"]
+__all__ = ["STUDIES", "Analysis", "Control", "Study", "StudyOptions", "check_options", "control_of", "register_study", "run_study"]

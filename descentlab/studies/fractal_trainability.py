@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,6 +34,7 @@ from scipy import ndimage
 
 from descentlab.engine.spec import Spec, spec_from_dict
 from descentlab.experiment import Result
+from descentlab.params import Param
 from descentlab.report import figures as F
 from descentlab.studies.base import Analysis, Study, StudyOptions, register_study
 from descentlab.theory import Verdict, fit_power_law
@@ -141,6 +143,8 @@ class FractalTrainability(Study):
     claim = ("The boundary between step sizes that train and those that diverge is fractal at every zoom "
              "(box-counting dimension above 1)")
     reference = "Sohl-Dickstein. The boundary of neural network trainability is fractal (2402.06184)"
+    declared_options: ClassVar[dict[str, Param]] = {
+        "resolution": Param("int", None, "pixels per side of each map (default: the scale's)", low=4, high=2048)}
 
     def specs(self, options: StudyOptions) -> list[Spec]:
         return [window_spec(FULL_WINDOW, 0, options)]
