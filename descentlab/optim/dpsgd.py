@@ -27,6 +27,8 @@ import functools
 import math
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import optax
 import optax.contrib
 
@@ -78,9 +80,27 @@ def dpsgd_privacy(params: dict[str, Any], *, steps: int, batch_size: int, n_exam
     return {"epsilon": eps, "delta": delta}
 
 
-def keyed_private_aggregate(l2_norm_clip: float, noise_multiplier: float) -> optax.GradientTransformationExtraArgs:
-    """optax's DP aggregate fed with ``example_grads`` and noised with the step's ``key``."""
+def unclipped_noisy_aggregate(l2_norm_clip: float, noise_multiplier: float) -> optax.GradientTransformation:
+    """The DP aggregate without the per-example clipping (a control, not private): ``(Σ_j g_j + σC ξ) / b``."""
     inner = optax.contrib.differentially_private_aggregate(l2_norm_clip, noise_multiplier, key=0)
+
+    def update_fn(updates, state, params=None):
+        del params
+        leaves, treedef = jax.tree.flatten(updates)
+        keys = jax.random.split(state.rng_key, len(leaves))
+        noised = [(jnp.sum(g, axis=0) + l2_norm_clip * noise_multiplier * jax.random.normal(k, g.shape[1:], g.dtype))
+                  / g.shape[0] for g, k in zip(leaves, keys, strict=True)]
+        return jax.tree.unflatten(treedef, noised), state
+
+    return optax.GradientTransformation(inner.init, update_fn)
+
+
+def keyed_private_aggregate(l2_norm_clip: float, noise_multiplier: float,
+                            clipping: bool = True) -> optax.GradientTransformationExtraArgs:
+    """optax's DP aggregate fed with ``example_grads`` and noised with the step's ``key`` (``clipping=False``: the
+    per-example clipping is switched off, the noise σ·C kept — no longer private; for controls)."""
+    inner = (optax.contrib.differentially_private_aggregate(l2_norm_clip, noise_multiplier, key=0) if clipping
+             else unclipped_noisy_aggregate(l2_norm_clip, noise_multiplier))
 
     def update_fn(updates, state, params=None, *, example_grads=None, key=None, **extra):
         del updates, extra
@@ -105,6 +125,7 @@ def keyed_private_aggregate(l2_norm_clip: float, noise_multiplier: float) -> opt
         "delta": Param("float", 1e-5, "δ of the reported (ε, δ) privacy", low=0.0, low_open=True, high=1.0,
                        static=True),
         "accountant": Param("str", "rdp", "privacy accountant", choices=ACCOUNTANTS),
+        "clipping": Param("bool", True, "per-example clipping (false: noise σ·C without clipping — not private)"),
     },
     "DP-SGD: per-example clipping + Gaussian noise (optax.contrib aggregate); ε via dp-accounting",
     "Abadi et al. Deep Learning with Differential Privacy (1607.00133); Mironov, Rényi DP (1702.07476)",
@@ -114,11 +135,11 @@ def keyed_private_aggregate(l2_norm_clip: float, noise_multiplier: float) -> opt
 )
 def dpsgd(learning_rate: optax.ScalarOrSchedule, l2_norm_clip: float = 1.0, noise_multiplier: float = 1.0,
           momentum: float = 0.0, nesterov: bool = False, delta: float = 1e-5,
-          accountant: str = "rdp") -> optax.GradientTransformationExtraArgs:
+          accountant: str = "rdp", clipping: bool = True) -> optax.GradientTransformationExtraArgs:
     """optax.contrib.dpsgd's chain, with the aggregate fed by the engine's per-example gradients and key."""
     del delta, accountant  # host-side only (privacy accounting after the run)
     return optax.chain(
-        keyed_private_aggregate(l2_norm_clip, noise_multiplier),
+        keyed_private_aggregate(l2_norm_clip, noise_multiplier, clipping),
         optax.trace(decay=momentum, nesterov=nesterov),
         optax.scale_by_learning_rate(learning_rate),
     )

@@ -16,6 +16,11 @@ with separate rates for the two layers (optimizer ``layerwise_gd``: parameters a
 ``{"hidden": W_0, "output": w_1}``). Sweeping the two rates on a grid and marking which runs
 diverge draws the trainability boundary, which is fractal over many decades of scale.
 
+With ``train_hidden = False`` the hidden layer keeps its initialisation (its gradient is zero): the
+model is then random features, the loss a convex quadratic in :math:`w_1`, and GD diverges exactly when
+:math:`\eta_{\rm output}` exceeds :math:`2/\lambda_{\max}` of that quadratic — a straight trainability
+boundary in the two-rate plane, whatever :math:`\eta_{\rm hidden}`.
+
 Metric: ``train_loss`` (the monitored quantity of the divergence test).
 
 Speed: ``grad`` is written by hand (equal to autodiff to rounding, tested in float64) and the
@@ -82,6 +87,8 @@ class FractalNet(Problem):
     activation: str = static("tanh", "hidden activation φ", choices=ACTIVATIONS)
     data_seed: int = static(0, "seed of the random inputs and targets", low=0)
     init_scale: float = hyper(1.0, "weights ~ N(0, s²)", low=0.0)
+    train_hidden: bool = static(True, "train the hidden layer (False: it stays at its initialisation — random "
+                                "features, a convex quadratic in the output weights)")
 
     @property
     def n_params(self) -> int:
@@ -103,7 +110,8 @@ class FractalNet(Problem):
         """(scaled inputs x̃ = g·x/√d (N, d), pre-activations U = W₀x̃ᵀ (n, N), H = ψ(U)), hidden-major."""
         gain, psi, _ = _ACTIVATIONS[self.activation]
         xs = x * (gain / math.sqrt(self.input_dim))
-        u = params["hidden"] @ xs.T
+        hidden = params["hidden"] if self.train_hidden else jax.lax.stop_gradient(params["hidden"])
+        u = hidden @ xs.T
         return xs, u, psi(u)
 
     def predict(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
@@ -147,7 +155,8 @@ class FractalNet(Problem):
         r = (w1 @ h) / n - y  # (N,)
         s = r * (2.0 / y.shape[0])
         delta = slope(u, h) * ((w1 / n)[:, None] * s[None, :])  # ∂L/∂U, (n, N)
-        return jnp.mean(r * r), {"hidden": delta @ xs, "output": (h @ s) / n}
+        hidden = delta @ xs if self.train_hidden else jnp.zeros_like(params["hidden"])
+        return jnp.mean(r * r), {"hidden": hidden, "output": (h @ s) / n}
 
     def flops_per_step(self) -> int:
         """Multiply-adds ×2 of one full-batch gradient step (forward, output grad, hidden grad)."""

@@ -1,7 +1,7 @@
 r"""A fully connected network in the NTK parameterization on a small synthetic regression — the lazy-training testbed.
 
 Model with ``depth`` L weight layers (L = 2: one hidden layer; L = 3: two hidden layers) of ``width`` n,
-activation :math:`\phi` (tanh or ReLU), scalar output, no biases:
+activation :math:`\phi` (tanh, ReLU or GELU), scalar output, no biases:
 
 .. math:: h_1 = \tfrac{1}{\sqrt d}\,x W_1,\qquad h_\ell = \tfrac{1}{\sqrt n}\,\phi(h_{\ell-1}) W_\ell\ (1<\ell<L),
           \qquad f(x) = \tfrac{1}{\sqrt n}\,\phi(h_{L-1})\,W_L ,
@@ -12,6 +12,12 @@ has an O(1) limit as :math:`n\to\infty` and, trained by GD with an O(1) step for
 changes are (Jacot et al. 2018; Lee et al. 2019; Dyer & Gur-Ari 2020)
 :math:`\|\Delta W_1\|/\|W_1\|,\ \|\Delta W_L\|/\|W_L\|\propto n^{-1/2}`, hidden-to-hidden
 :math:`\|\Delta W_\ell\|/\|W_\ell\|\propto n^{-1}` and :math:`\|\Theta_t-\Theta_0\|/\|\Theta_0\|\propto n^{-1}`.
+
+``parameterization = "mean_field"`` divides the readout by :math:`n` instead of :math:`\sqrt n`,
+:math:`f(x)=\tfrac1n\,\phi(h_{L-1})\,W_L` (other layers and the initialization unchanged): at depth 2
+this is the mean-field network :math:`f=\tfrac1n\sum_j a_j\phi(w_j\cdot x/\sqrt d)` (Mei, Montanari,
+Nguyen 2018; Chizat & Bach 2018), which, trained with a width-scaled step :math:`\eta n`, moves every
+neuron by O(1): it learns features instead of staying near its linearization (Chizat, Oyallon, Bach 2019).
 
 Data (static, seeded by ``data_seed``): ``n_train`` training and ``n_test`` test inputs
 :math:`x\sim\mathcal N(0, I_d)` rescaled to the sphere :math:`\|x\|=\sqrt d`; target a fixed smooth
@@ -42,7 +48,8 @@ from descentlab.problems._dense_layers import DenseInput, DenseStack
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
 
-ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu}
+ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu}
+PARAMETERIZATIONS = ("ntk", "mean_field")
 
 
 @functools.lru_cache(maxsize=16)
@@ -93,6 +100,7 @@ class NTKNetwork(DenseStack, Problem):
     n_train: int = static(32, "training examples", low=1, high=100_000)
     n_test: int = static(256, "test examples", low=1, high=100_000)
     activation: str = static("tanh", "hidden activation", choices=tuple(ACTIVATIONS))
+    parameterization: str = static("ntk", "ntk (readout /√n) or mean_field (readout /n)", choices=PARAMETERIZATIONS)
     data_seed: int = static(0, "seed of inputs, teacher directions and label noise", low=0)
     noise: float = hyper(0.0, "label-noise standard deviation σ on the training targets", low=0.0)
 
@@ -120,12 +128,19 @@ class NTKNetwork(DenseStack, Problem):
             w = params[f"w{i}"]
             if i > 1:
                 h = phi(h)
-            root_fan_in = jnp.sqrt(jnp.asarray(w.shape[0], w.dtype))
-            inputs.append(DenseInput(h, 1.0 / root_fan_in, bias=False))
-            h = (h @ w) / root_fan_in
+            divisor = self._divisor(i, w)
+            inputs.append(DenseInput(h, 1.0 / divisor, bias=False))
+            h = (h @ w) / divisor
             if shifts is not None:
                 h = h + shifts[i - 1]
         return h[..., 0], inputs
+
+    def _divisor(self, layer: int, w: jax.Array) -> jax.Array:
+        """What layer ``layer``'s pre-activation is divided by: √fan-in, or fan-in for a mean-field readout."""
+        fan_in = jnp.asarray(w.shape[0], w.dtype)
+        if self.parameterization == "mean_field" and layer == self.depth:
+            return fan_in
+        return jnp.sqrt(fan_in)
 
     @property
     def dense_widths(self) -> tuple[int, ...]:

@@ -9,15 +9,29 @@ warmup–stable–decay) finish far below the constant step; a triangular cyclic
 oscillates between the floors of its two extremes.
 
 The study runs each schedule family as its own experiment (α of the polynomial decay is a vmapped
-axis), 32 seeds each, and checks three things:
+axis), 64 (quick) or 128 (default) seeds each, and checks three things:
 
-1. the rate: the slope of the seed-mean excess risk over the last decade of steps, fitted on log–log
-   axes, equals −α for each polynomial decay — the headline verdict is the largest |slope + α|,
-   tolerance 0.15 (finite-time corrections of the exact recursion are ≤ 0.03 at these sizes);
+1. the rate (headline): for each polynomial decay, the slope :math:`\hat s` of the seed-mean excess risk
+   over the last decade of steps (log–log least squares) is compared with the slope :math:`s_\alpha` of the
+   exact expected-risk recursion fitted on the same steps, and :math:`s_\alpha` with the claimed rate −α.
+   The figure is :math:`\max_\alpha\max(|\hat s-s_\alpha|,\,|s_\alpha+\alpha|)`, tolerance 0.05 —
+   half of half the 0.2 spacing of the α's, so exponents off by 0.1 fail. Measured: the exact recursion's
+   finite-time corrections :math:`|s_\alpha+\alpha|` are 0.027, 0.019, 0.008 (α = 0.3, 0.5, 0.7) at 5 000
+   steps and 0.023, 0.017, 0.013 at 20 000; the seed spread of :math:`\hat s` (bootstrap over seeds) is
+   0.012–0.015 at --quick (64 seeds) and 0.008–0.010 at default size (128 seeds), and the observed
+   :math:`|\hat s-s_\alpha|` are ≤ 0.023 (quick) and ≤ 0.016 (default); a wrong exponent moves
+   :math:`s_\alpha` by its error (≈ 0.1 for the ``shifted-exponents`` control);
 2. the curves: the exact expected-risk recursion for SGD with that schedule agrees with the seed
    mean within sampling error everywhere (max |mean − exact| / standard error ≤ 4.5);
-3. the ordering: every schedule that decays to zero ends below the constant step, and a larger α
-   ends lower (reported as the number of violated orderings, which must be 0).
+3. the ordering: every pair of schedules whose exact final excess risks differ by a factor ≥ 1.25 (the
+   orderings theory makes strict at this sample size: the relative standard error of a final seed mean is
+   4–5 % at --quick, so a 25 % gap is ≥ 3.4 standard errors of the log-ratio) ends in the same order in the
+   simulation (reported as the number of violated orderings, which must be 0). Closer pairs
+   (triangular vs α = 0.3, linear decay vs α = 0.7) are not judged.
+
+Controls: ``zero-label-noise`` runs the least-squares experiments with σ = 0 — there is no noise floor
+for the excess risk to track, the decay is exp(−c·Σ η_t), and the late slopes are far steeper than −α;
+``shifted-exponents`` judges the measured slopes against α + 0.1.
 
 The same schedules also run on logistic regression on a two-class Gaussian mixture. There, within
 the step budget, the loss is still far from its noise floor (bias-dominated), and the theory's
@@ -30,6 +44,7 @@ ends lowest. Verdict 4: the number of schedule pairs whose final loss is not ord
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -39,12 +54,14 @@ import pandas as pd
 from descentlab.engine.spec import Spec, spec_from_dict
 from descentlab.experiment import Result
 from descentlab.optim import SCHEDULES
+from descentlab.params import Param
 from descentlab.report import figures as F
-from descentlab.studies.base import Analysis, Study, StudyOptions, register_study
+from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict, fit_power_law, verdict
 
 ALPHAS = [0.3, 0.5, 0.7]
-RATE_TOLERANCE = 0.15
+RATE_TOLERANCE = 0.05  # < half of half the α spacing; see the module docstring for the measured spread
+STRICT_RATIO = 1.25  # pairs of schedules whose exact final risks differ by this factor must keep their order
 Z_TOLERANCE = 4.5  # max |seed mean − exact| / standard error over every point of every curve
 METRIC = "excess_risk"
 
@@ -89,16 +106,37 @@ def seed_mean_by_label(result: Result) -> tuple[pd.DataFrame, pd.DataFrame]:
     return runs, means
 
 
-def exact_curve(row: pd.Series, steps: np.ndarray, total: int) -> np.ndarray:
+def exact_curve(row: pd.Series, steps: np.ndarray, total: int, power: float | None = None) -> np.ndarray:
+    """The exact recursion's expected excess risk for ``row``'s run (its polynomial power replaced by ``power``)."""
     params = {k[len("problem_"):]: row[k] for k in row.index if k.startswith("problem_") and k != "problem_name"}
     params = {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items() if not pd.isna(v)}
     schedule = {k[len("schedule_"):]: row[k] for k in row.index
                 if k.startswith("schedule_") and k != "schedule_name" and not pd.isna(row[k])}
     schedule = {k: (v.item() if hasattr(v, "item") else v) for k, v in schedule.items()}
+    if power is not None:
+        schedule["power"] = power
     out = PREDICTIONS.get("sgd_least_squares").predict(
         steps, **params, learning_rate=float(row["optimizer_learning_rate"]), batch_size=int(row["run_batch_size"]),
         schedule=row["schedule_name"], total_steps=total, **schedule)
     return out[METRIC]
+
+
+def late_slope(steps: np.ndarray, values: np.ndarray, total: int) -> float:
+    """Log–log slope over the last decade of steps (positive finite values only; NaN with fewer than 3)."""
+    keep = (steps >= total / 10) & np.isfinite(values) & (values > 0)
+    return fit_power_law(steps[keep], values[keep]).value if keep.sum() >= 3 else float("nan")
+
+
+def strict_pair_violations(table: pd.DataFrame, ratio: float = STRICT_RATIO) -> int:
+    """Pairs whose exact final risks differ by ≥ ``ratio`` but whose measured finals are not in that order."""
+    exact = table["exact final"].to_numpy()
+    final = table["final excess risk"].to_numpy()
+    count = 0
+    for i in range(len(table)):
+        for j in range(len(table)):
+            if exact[j] >= ratio * exact[i] and not final[j] > final[i]:
+                count += 1
+    return count
 
 
 @register_study("lr-schedules")
@@ -107,6 +145,20 @@ class LRSchedules(Study):
              "the rate t^-α, schedules decaying to zero beat a constant step")
     reference = ("Moulines & Bach. Non-asymptotic analysis of stochastic approximation algorithms (NeurIPS 2011); "
                  "Asymptotic theory of SGD with a general learning-rate")
+
+    declared_options: ClassVar[dict[str, Param]] = {
+        "label_noise": Param("float", NOISE, "label noise σ of the least-squares experiments", low=0.0),
+        "exponent_shift": Param("float", 0.0, "added to every α when predicting the polynomial decays' rates",
+                                low=-0.25, high=0.25),
+    }
+    controls: ClassVar[tuple[Control, ...]] = (
+        Control("zero-label-noise", "Without label noise there is no noise floor for the excess risk to track: it "
+                "decays like exp(−c·Σ η_t), far faster than t^-α, so the predicted exponents are wrong.",
+                mechanism=True, options=(("label_noise", 0.0),)),
+        Control("shifted-exponents", "The polynomial decays are judged against α + 0.1, half the spacing of the "
+                "swept α's, so the predicted rates are wrong by 0.1.", mechanism=False,
+                options=(("exponent_shift", 0.1),)),
+    )
 
     @staticmethod
     def size(options: StudyOptions) -> dict:
@@ -119,7 +171,8 @@ class LRSchedules(Study):
             out.append(spec_from_dict({
                 "name": f"lr-schedules-{family}" + ("-quick" if options.quick else ""),
                 "description": self.claim,
-                "problem": {"name": "least_squares", "dim": size["dim"], "spectrum": "isotropic", "noise": NOISE},
+                "problem": {"name": "least_squares", "dim": size["dim"], "spectrum": "isotropic",
+                            "noise": float(options.get("label_noise", NOISE))},
                 "optimizer": {"name": "sgd", "learning_rate": LEARNING_RATE},
                 "schedule": schedule,
                 "run": {"steps": size["steps"], "seeds": size["seeds"], "checkpoints": 80},
@@ -137,10 +190,10 @@ class LRSchedules(Study):
             }))
         return out
 
-    def analyze(self, results: list[Result], folder: Path, options: StudyOptions,
-                alphas: list[float] | None = None) -> Analysis:
+    def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
         size = self.size(options)
         total = size["steps"]
+        shift = float(options.get("exponent_shift", 0.0))
         logistic = [r for r in results if r.info["name"].startswith("lr-schedules-logistic")]
         results = [r for r in results if r not in logistic]
         all_runs, all_means = [], []
@@ -154,32 +207,33 @@ class LRSchedules(Study):
         for name, group in means.groupby("label"):
             row = runs[runs.label == name].iloc[0]
             steps = group["step"].to_numpy()
+            mean = group["mean"].to_numpy()
             exact = exact_curve(row, steps, total)
-            late = steps >= total / 10
-            fit = fit_power_law(steps[late], group["mean"].to_numpy()[late])
-            alpha = float(row["schedule_power"]) if row["schedule_name"] == "polynomial" else np.nan
+            polynomial = row["schedule_name"] == "polynomial"
+            alpha = float(row["schedule_power"]) + shift if polynomial else np.nan
+            exact_slope = late_slope(steps, exact_curve(row, steps, total, alpha), total) if polynomial else np.nan
             keep = group["stderr"].to_numpy() > 0  # not step 0, where every seed starts alike
-            measured.append(group["mean"].to_numpy()[keep])
+            measured.append(mean[keep])
             predicted.append(exact[keep])
             stderr.append(group["stderr"].to_numpy()[keep])
-            rows.append({"schedule": name, "final excess risk": group["mean"].iloc[-1],
-                         "exact final": exact[-1], "late slope": fit.value, "predicted slope": -alpha,
+            rows.append({"schedule": name, "final excess risk": mean[-1], "exact final": exact[-1],
+                         "late slope": late_slope(steps, mean, total), "exact slope": exact_slope,
+                         "predicted slope": -alpha,
                          "max rel err vs exact": float(np.max(np.abs(measured[-1] - predicted[-1]) / predicted[-1]))})
         table = pd.DataFrame(rows)
-        if alphas is not None:  # analysis against other predicted exponents (for tests of the verdict)
-            table.loc[table.schedule.str.startswith("polynomial"), "predicted slope"] = [-a for a in alphas]
         poly = table[table.schedule.str.startswith("polynomial")]
-        worst = float(np.max(np.abs(poly["late slope"] - poly["predicted slope"])))
+        deviation = np.maximum(np.abs(poly["late slope"] - poly["exact slope"]),
+                               np.abs(poly["exact slope"] - poly["predicted slope"])).to_numpy()
+        worst = float(np.max(np.where(np.isfinite(deviation), deviation, np.inf)))
         headline = Verdict(worst <= RATE_TOLERANCE, worst,
-                           "largest |fitted − predicted| late-time exponent of the polynomial decays", RATE_TOLERANCE)
+                           "largest late-time exponent error of the polynomial decays, max over α of |fitted − exact "
+                           "recursion| and |exact recursion − (−α)|", RATE_TOLERANCE)
         curves_verdict = verdict(np.concatenate(measured), np.concatenate(predicted), kind="standard_error",
                                  tolerance=Z_TOLERANCE, stderr=np.concatenate(stderr))
-        final = table.set_index("schedule")["final excess risk"]
-        pairs = zip(poly.schedule[:-1], poly.schedule[1:], strict=True)  # α ascending: each ends lower
-        violations = int(sum(final[s] >= final["constant"] for s in ("linear_decay", "wsd"))
-                         + sum(final[a] <= final[b] for a, b in pairs))
+        violations = strict_pair_violations(table)
         ordering = Verdict(violations == 0, float(violations),
-                           "violated orderings (decay-to-zero < constant; larger α ends lower)", 0.0)
+                           f"violated orderings among schedule pairs whose exact final risks differ by ≥ "
+                           f"{STRICT_RATIO:g}×", 0.0)
         exact_vs = Verdict(curves_verdict.passed, curves_verdict.figure,
                            "max |seed mean − exact recursion| / standard error, every schedule", Z_TOLERANCE)
         figures = self._figures(runs, results, folder)

@@ -5,17 +5,43 @@ data, the risk concentrates on a deterministic curve given by homogenized SGD (a
 equation, integrated here as its ODE) that depends only on the covariance spectrum, the teacher's
 profile in the eigenbasis, the label noise and the learning-rate schedule.
 
-The study sweeps the learning rate × 32 seeds for three spectra (isotropic, zero-one, power law),
-overlays the deterministic equivalent, and keeps the exact finite-d expected risk (the closed
-second-moment recursion, exact at every d) as a reference. Verdict: the maximum relative error,
-over every checkpoint, learning rate and spectrum, between the seed mean and the deterministic
-equivalent, within 5 %.
+The study sweeps the learning rate × 32 seeds for three spectra (isotropic, zero-one, power law
+α = ½), overlays the deterministic equivalent (homogenized SGD, the d → ∞ limit: it drops the
+:math:`O(\lambda_{\max})` part of the gradient covariance), and keeps the exact finite-d expected risk
+(the closed second-moment recursion of :mod:`descentlab.theory.sgd_exact`, exact at every d) as a reference.
+
+Verdicts:
+
+1. (headline) the largest two-sided relative error :math:`|\bar{\mathcal R}/\mathcal R_{\rm DE}-1|`
+   between the seed mean and the deterministic equivalent, over every checkpoint, learning rate and
+   spectrum, within a tolerance set by the measured seed spread: :data:`SPREAD_FACTOR` = 2.5 times the
+   largest relative standard error of a seed mean (:func:`seed_spread_tolerance`);
+2. the largest z-score :math:`|\bar{\mathcal R}-\mathcal R_{\rm exact}|/\mathrm{s.e.}` of the seed mean
+   against the exact finite-d recursion, within :data:`Z_TOLERANCE` = 4.5 (a max over ~360 correlated
+   points: about 3 expected). It checks the simulation itself; the headline checks the high-d limit.
+
+Measured at --quick (d = 500, T = 1500, 32 seeds, ~18 s): relative standard error of a seed mean
+≤ 2.2 % (median 0.25–1 % per curve), single-run relative spread ≤ 12 %; headline 3.6 % against a
+tolerance of 5.5 %; the deterministic equivalent is within 1.4 % of the exact recursion; max |z|
+against the exact recursion 2.7 (against the deterministic equivalent also 2.7). Default (d = 2000,
+T = 10 000, 4 learning rates, 32 seeds, ~105 s): headline 1.9 % against a tolerance of 2.7 %, max |z|
+against the exact recursion 2.4.
+
+Controls (each fails the headline; the exact recursion still describes their seed means):
+``power-law-1-5`` (α = 1.5: λ_max ≈ 0.4 tr K, a finite fraction — outside homogenization: the
+deterministic equivalent is 29 % off the exact risk at η = 1; headline 0.88 against a tolerance of
+0.55) and ``dim-20`` (d = 20: the deterministic equivalent is 17–34 % off at η = 1 and single runs
+spread by up to 75 %; headline 0.59 against 0.33). A z-test alone would not catch them (their max |z|
+against the deterministic equivalent is only 3.4–4.3: with 32 seeds the spread is too wide); a
+relative error with a spread-set tolerance does. ``heavy-ball-momentum`` (the mechanism: β = 0.3
+runs, the plain-SGD prediction is kept) fails it too (headline 1.01 against 0.047).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -23,12 +49,13 @@ import pandas as pd
 from descentlab.engine.spec import Spec, spec_from_dict
 from descentlab.experiment import Result
 from descentlab.report import figures as F
-from descentlab.studies.base import Analysis, Study, StudyOptions, register_study
+from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict, verdict
 
 SPECTRA = ["isotropic", "zero_one", "power_law"]
 METRIC = "population_risk"
-TOLERANCE = 0.05
+SPREAD_FACTOR = 2.5
+Z_TOLERANCE = 4.5
 
 SIZES = {
     "quick": {"dim": 500, "steps": 1500, "seeds": 32, "learning_rate": [0.3, 1.0]},
@@ -104,12 +131,26 @@ def compare(runs: pd.DataFrame, curves: pd.DataFrame, predictor: Predictor = det
     return pd.DataFrame(rows), pd.concat(theory, ignore_index=True)
 
 
-def verdicts_from(table: pd.DataFrame, measured_and_predicted: list[tuple[np.ndarray, np.ndarray]]) -> list[Verdict]:
+def seed_spread_tolerance(means: pd.DataFrame) -> float:
+    """The headline's tolerance: :data:`SPREAD_FACTOR` × the largest relative standard error of a seed mean."""
+    spread = means[means["stderr"] > 0]
+    return SPREAD_FACTOR * float((spread["stderr"] / spread["mean"].abs()).max()) if len(spread) else 0.0
+
+
+def verdicts_from(table: pd.DataFrame, measured_and_predicted: list[tuple[np.ndarray, np.ndarray]],
+                  tolerance: float) -> list[Verdict]:
+    """Headline: max two-sided relative error of the seed mean against the deterministic equivalent, within the
+    tolerance set by the measured seed spread; second: the largest |z| of the seed mean against the exact
+    finite-d recursion."""
     measured = np.concatenate([m for m, _ in measured_and_predicted])
     predicted = np.concatenate([p for _, p in measured_and_predicted])
-    headline = verdict(measured, predicted, kind="curve", tolerance=TOLERANCE)
+    headline = verdict(measured, predicted, kind="curve", tolerance=tolerance)
+    z = float(table["max |z| exact"].max())
     return [Verdict(headline.passed, headline.figure,
-                    "max relative error, deterministic equivalent vs seed mean, all curves", headline.tolerance)]
+                    f"max |seed mean / deterministic equivalent − 1|, all curves (tolerance: {SPREAD_FACTOR:g} "
+                    "relative standard errors)", headline.tolerance),
+            Verdict(bool(z <= Z_TOLERANCE), z, "max |seed mean − exact finite-d recursion| / standard error",
+                    Z_TOLERANCE)]
 
 
 @register_study("sgd-risk-curves")
@@ -117,6 +158,21 @@ class SGDRiskCurves(Study):
     claim = ("Streaming SGD on high-dimensional least squares follows a deterministic risk curve "
              "(homogenized SGD), for isotropic, zero-one and power-law spectra")
     reference = "Paquette, Paquette, Adlam, Pennington. Homogenization of SGD in high-dimensions (2205.07069)"
+    controls: ClassVar[tuple[Control, ...]] = (
+        Control("power-law-1-5",
+                "A power law with α = 1.5 puts a finite fraction of the trace in the top eigenvalue "
+                "(λ_max/tr K ≈ 0.4), outside the high-dimensional limit, so the homogenized curve no longer describes "
+                "SGD.",
+                mechanism=False, overrides=("problem.alpha=1.5",)),
+        Control("dim-20",
+                "At d = 20 every eigenvalue is a finite fraction of the trace, too few directions for the risk to "
+                "concentrate on the high-dimensional deterministic equivalent.",
+                mechanism=False, overrides=("problem.dim=20",)),
+        Control("heavy-ball-momentum",
+                "Heavy-ball momentum β = 0.3 runs instead of plain SGD (an effective step η/(1−β)), so the plain-SGD "
+                "deterministic equivalent no longer describes the risk.",
+                mechanism=True, overrides=("optimizer.momentum=0.3",)),
+    )
 
     def specs(self, options: StudyOptions) -> list[Spec]:
         size = _size(options)
@@ -139,7 +195,7 @@ class SGDRiskCurves(Study):
         for (spectrum, lr), sub in means.groupby(["problem_spectrum", "optimizer_learning_rate"]):
             predicted = theory[(theory.problem_spectrum == spectrum) & (theory.optimizer_learning_rate == lr)]
             pairs.append((sub["mean"].to_numpy(), predicted["value"].to_numpy()))
-        verdicts = verdicts_from(table, pairs)
+        verdicts = verdicts_from(table, pairs, seed_spread_tolerance(means))
         fig = F.learning_curves(runs, curves, METRIC, theory=theory,
                                 theory_label=f"deterministic equivalent ({'pass' if verdicts[0].passed else 'fail'}"
                                              f" {verdicts[0].figure:.3g})",

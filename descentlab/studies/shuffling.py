@@ -35,9 +35,14 @@ steps, the constant step :math:`\eta_K = c/\sqrt{nK}` with :math:`c = D/G` (the 
 gives the same exponent in K), for horizons K = 8, 16, …; the sampler (RR, SS, IG, and with replacement
 for contrast) is a static axis, :math:`\eta_K` a vmapped one. One run per (η_K, seed) runs to the largest
 horizon; its last iterate is read at its own horizon, step nK. :math:`F(x_K)-F^\star` is averaged over
-seeds (random x₀, random permutations) and its exponent in K fitted on log–log axes. Verdict: the largest
-fitted exponent over RR, SS and IG exceeds −1/2 by at most 0.1 (one-sided: the theorems are upper
-bounds; the summary reports the two-sided |fitted + 1/2| too). The tolerance is tighter than an
+seeds (random x₀, random permutations) and its exponent in K fitted on log–log axes. Verdict (two-sided, and
+separating the schemes): every shuffling scheme's (RR, SS, IG) fitted exponent is within 0.15 of −1/2, AND
+at the largest horizon with-replacement sampling's last iterate is at least 1.5 × random reshuffling's
+(RR's epoch ends see the full gradient sum, with-replacement's an n-step random walk of the noise). The
+figure is the margin min(0.15 − worst |error|, ratio/1.5 − 1), pass at ≥ 0. Measured: --quick (16 seeds)
+worst |error| 0.102 (RR), ratio 2.25 (margin 0.048); default (64 seeds) 0.059 (RR), ratio 2.61 (margin
+0.091); with RR swapped for with-replacement the ratio is 1.00 by construction and the floor slope of the
+RR slot 1.04 (|error| 1.96). The tolerance is tighter than an
 :math:`\tilde O` bound needs in general (a log K factor alone adds ≈ 1/ln K ≈ 0.2 to an exponent fitted
 over this range of K); it suits this problem, which is sharp (F − F* ≥ α‖x − x*‖ with a unique minimizer
 at a kink): with a step η the iterates keep moving by O(η) around x* and F − F* is of order η, so
@@ -47,6 +52,13 @@ the O(η) floor of a constant step, exponent ≈ 0 — the control, reported in 
 
 The headline verdict combines both halves: the number of failed claims (tolerance 0).
 
+Controls: ``rr-with-replacement`` (mechanism: the RR slot is filled by with-replacement runs, option
+``rr_sampler``) fails both halves; ``rr-floor-exponent-shifted`` (RR's predicted floor exponent 3 → 2, option
+``rr_floor_shift = −1``) fails the floor half with |error| ≈ 1.04.
+
+Not done: how RR's last-iterate advantage grows with n (one n = 32 here) is not tested, and the 1.5 ratio
+is a measured margin, not a predicted constant (the theorems are upper bounds).
+
 References: Liu & Zhou, On the Last-Iterate Convergence of Shuffling Gradient Methods (ICML 2024,
 2403.07723); Liu & Zhou, Improved Last-Iterate Convergence of Shuffling Gradient Methods for Nonsmooth
 Convex Optimization (ICML 2025, 2505.23056).
@@ -55,6 +67,7 @@ Convex Optimization (ICML 2025, 2505.23056).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -62,9 +75,10 @@ import pandas as pd
 
 from descentlab.engine.spec import Spec, spec_from_dict
 from descentlab.experiment import Result
+from descentlab.params import Param
 from descentlab.problems.l1_regression import L1Regression
 from descentlab.report import figures as F
-from descentlab.studies.base import Analysis, Study, StudyOptions, register_study
+from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import Verdict, fit_power_law
 
 PREDICTED_SLOPE = {"with_replacement": 1.0, "single_shuffle": 2.0, "incremental": 2.0, "random_reshuffling": 3.0}
@@ -80,7 +94,8 @@ SIZES = {
 
 # Second half: last iterate of SGD on ℓ1 regression at horizons K (epochs), step η_K = (D/G)/√(nK).
 LAST_ITERATE_EXPONENT = -0.5  # O(G D / √K) at fixed n (Liu & Zhou 2024; 2025, Theorem 4.2 for RR)
-LAST_ITERATE_TOLERANCE = 0.1  # pass when every shuffling scheme's fitted exponent ≤ −1/2 + 0.1
+LAST_ITERATE_TOLERANCE = 0.15  # pass when every shuffling scheme's |fitted exponent + 1/2| ≤ 0.15 (two-sided)
+MIN_RR_ADVANTAGE = 1.5  # and with-replacement's last iterate at the largest horizon ≥ 1.5 × RR's
 SHUFFLING_SCHEMES = ("random_reshuffling", "single_shuffle", "incremental")  # what the theorems cover
 L1_PROBLEM = {"name": "l1_regression", "n_samples": 32, "dim": 8, "noise": 0.5, "data_seed": 0, "init_scale": 1.0}
 LAST_ITERATE_SIZES = {
@@ -172,6 +187,36 @@ class Shuffling(Study):
                  "Liu & Zhou. Improved Last-Iterate Convergence of Shuffling Gradient Methods for Nonsmooth Convex "
                  "Optimization (ICML 2025, 2505.23056)")
 
+    declared_options: ClassVar[dict[str, Param]] = {
+        "rr_sampler": Param("str", "random_reshuffling", "the sampler that runs in random reshuffling's place",
+                            choices=("random_reshuffling", "with_replacement", "incremental")),
+        "rr_floor_shift": Param("float", 0.0, "added to random reshuffling's predicted floor exponent (3)"),
+    }
+    controls: ClassVar[tuple[Control, ...]] = (
+        Control("rr-with-replacement", "Random reshuffling is swapped for sampling with replacement (its runs fill "
+                "the RR slot): each step's noise survives, so the floor scales as gamma, not gamma^3, and the last "
+                "iterate loses RR's advantage over with-replacement sampling.", mechanism=True,
+                options=(("rr_sampler", "with_replacement"),)),
+        Control("rr-floor-exponent-shifted", "Random reshuffling's predicted floor exponent is shifted from 3 to 2 "
+                "(the fixed-order prediction): the theory would then not separate RR from a single shuffle, and "
+                "the measured gamma^3 must contradict it.", mechanism=False, options=(("rr_floor_shift", -1.0),)),
+    )
+
+    @staticmethod
+    def samplers(options: StudyOptions) -> list[str]:
+        """The sampler grid: RR swapped for ``rr_sampler`` (a control) — run once, relabelled in :meth:`relabel`."""
+        swap = options.get("rr_sampler", "random_reshuffling")
+        return [s for s in SAMPLERS if s != "random_reshuffling"] if swap != "random_reshuffling" else list(SAMPLERS)
+
+    @staticmethod
+    def relabel(runs: pd.DataFrame, options: StudyOptions) -> pd.DataFrame:
+        """The runs with the swapped sampler's runs also filling the random-reshuffling slot (controls only)."""
+        swap = options.get("rr_sampler", "random_reshuffling")
+        if swap == "random_reshuffling":
+            return runs
+        return pd.concat([runs, runs[runs.sampler_name == swap].assign(sampler_name="random_reshuffling")],
+                         ignore_index=True)
+
     @staticmethod
     def size(options: StudyOptions) -> dict:
         return options.pick(SIZES)
@@ -186,7 +231,7 @@ class Shuffling(Study):
             "description": self.claim,
             "problem": {"name": "finite_sum_quadratic", "n": n, "dim": 5, "mu": 0.5},
             "optimizer": {"name": "sgd", "learning_rate": {"logspace": size["lr"]}},
-            "sampler": {"name": {"grid": SAMPLERS}},
+            "sampler": {"name": {"grid": self.samplers(options)}},
             "run": {"steps": n * epochs, "batch_size": 1, "seeds": size["seeds"], "checkpoints": checkpoints,
                     "dtype": "float64"},
             "probes": ["metrics"],
@@ -198,7 +243,7 @@ class Shuffling(Study):
             "description": "last iterate of SGD on ℓ1 regression with η_K = (D/G)/√(nK), read at step nK",
             "problem": dict(L1_PROBLEM),
             "optimizer": {"name": "sgd", "learning_rate": {"grid": horizon_steps(horizons, n1, step_scale())}},
-            "sampler": {"name": {"grid": SAMPLERS}},
+            "sampler": {"name": {"grid": self.samplers(options)}},
             "run": {"steps": n1 * max(horizons), "batch_size": 1, "seeds": last["seeds"],
                     "checkpoints": sorted({0, *(n1 * k for k in horizons)})},
             "probes": ["metrics"],
@@ -213,8 +258,10 @@ class Shuffling(Study):
         floor_result = next(r for r in results if (r.runs.problem_name == "finite_sum_quadratic").all())
         last_results = [r for r in results if (r.runs.problem_name == "l1_regression").all()]
         size = self.size(options)
-        runs, curves = floor_result.runs, floor_result.curves
+        runs, curves = self.relabel(floor_result.runs, options), floor_result.curves
         table = floors(runs, curves, size["n"] * (size["epochs"] - size["tail"]))
+        predicted = {**predicted, "random_reshuffling": predicted["random_reshuffling"]
+                     + float(options.get("rr_floor_shift", 0.0))}
         slopes = slope_table(table, predicted)
         worst = slopes.loc[slopes["|error|"].idxmax()]
         floor_verdict = Verdict(bool(slopes["|error|"].max() <= TOLERANCE), float(slopes["|error|"].max()),
@@ -239,7 +286,8 @@ class Shuffling(Study):
         failed = sum(not v.passed for v in verdicts)
         what = "claims failing of {}: {}".format(len(verdicts), "; ".join(
             f"{name} {'pass' if v.passed else 'fail'} {v.figure:.3g} (tolerance {v.tolerance:g})"
-            for name, v in zip(("error-floor slopes", "last-iterate exponent"), verdicts, strict=False)))
+            for name, v in zip(("error-floor slopes", "last-iterate exponent and RR advantage"), verdicts,
+                               strict=False)))
         headline = Verdict(failed == 0, float(failed), what, 0.0)
         return Analysis([headline, *verdicts], figures, summary)
 
@@ -248,16 +296,20 @@ class Shuffling(Study):
                       horizon_scaled: bool) -> tuple[Verdict, pd.DataFrame, tuple[str, str]]:
         horizons = options.pick(LAST_ITERATE_SIZES)["horizons"]
         n = L1_PROBLEM["n_samples"]
-        runs, curves = result.runs, result.curves
+        runs, curves = Shuffling.relabel(result.runs, options), result.curves
         table = last_iterates(runs, curves, n, horizons, horizon_scaled)
         exponents = exponent_table(table, predicted)
         covered = exponents[exponents.covered]
-        worst = covered.loc[covered["fitted − predicted"].idxmax()]
-        figure = float(worst["fitted − predicted"])
-        verdict = Verdict(figure <= LAST_ITERATE_TOLERANCE, figure,
-                          f"largest fitted − predicted ({predicted:g}) exponent of the last iterate F(x_K) − F* in K "
-                          f"over RR, SS, IG (one-sided: an upper bound), worst: {worst.sampler}",
-                          LAST_ITERATE_TOLERANCE)
+        worst = covered.loc[covered["|error|"].idxmax()]
+        error = float(worst["|error|"])
+        final = exponents.set_index("sampler")["final F − F*"]
+        advantage = float(final["with_replacement"] / final["random_reshuffling"])
+        margin = min(LAST_ITERATE_TOLERANCE - error, advantage / MIN_RR_ADVANTAGE - 1.0)
+        verdict = Verdict(margin >= 0.0, margin,
+                          f"margin of the last iterate F(x_K) − F*: min({LAST_ITERATE_TOLERANCE:g} − largest |fitted − "
+                          f"predicted ({predicted:g})| exponent in K over RR, SS, IG (two-sided; worst "
+                          f"{worst.sampler}: {error:.3f}), with-replacement / RR at the largest K ({advantage:.2f}) / "
+                          f"{MIN_RR_ADVANTAGE:g} − 1); pass at or above the tolerance", 0.0)
         control = last_iterates(runs, curves, n, horizons, horizon_scaled=False) if horizon_scaled else None
         figure_entry = Shuffling._last_iterate_figure(table, exponents, control, predicted, folder)
         if control is not None:  # the same runs with the smallest horizon's step at every K: no decay expected

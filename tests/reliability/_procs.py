@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -56,6 +57,16 @@ def start_run(store: Path, spec: Path, kill_at_write: int | None = None) -> subp
 
 def chunk_count(store: Path) -> int:
     return sum(1 for _ in store.glob("*/chunks/*/runs.parquet"))
+
+
+def start_run_after(store: Path, spec: Path, chunks: int, timeout: float = 300) -> subprocess.Popen:
+    """Start ``descentlab run spec`` and return once it has stored ``chunks`` chunks and is still running."""
+    process = start_run(store, spec)
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and chunk_count(store) < chunks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, process.stdout.read()
+    return process
 
 
 def check_store_readable(store: Path) -> int:

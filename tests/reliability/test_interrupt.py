@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import signal
-import time
 
 from descentlab.engine.search import to_toml
 from descentlab.store import Store
-from tests.reliability._procs import check_store_readable, chunk_count, start_run
+from tests.reliability._procs import check_store_readable, start_run_after
 
 SPEC = {
     "name": "interrupted-run",
@@ -22,11 +21,7 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path):
     spec_file = tmp_path / "spec.toml"
     spec_file.write_text(to_toml(SPEC))
     store = tmp_path / "store"
-    process = start_run(store, spec_file)
-    deadline = time.monotonic() + 300
-    while process.poll() is None and chunk_count(store) < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert process.poll() is None, process.stdout.read()
+    process = start_run_after(store, spec_file, chunks=1)
     process.send_signal(signal.SIGINT)
     output = process.communicate(timeout=120)[0]
     assert process.returncode == 130, output

@@ -17,7 +17,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from descentlab.engine.executors import LocalExecutor, ProgramCache, blocks_per_
 from descentlab.engine.search import to_toml
 from descentlab.params import SpecError
 from descentlab.store import Store
-from tests.reliability._procs import chunk_count, environment, start_run
+from tests.reliability._procs import environment, start_run_after
 
 SPEC = {
     "name": "integrity",
@@ -389,10 +388,7 @@ def test_a_killed_run_reads_interrupted(tmp_path):
     spec_path = tmp_path / "spec.toml"
     spec_path.write_text(to_toml(body))
     store = tmp_path / "store"
-    process = start_run(store, spec_path)
-    deadline = time.monotonic() + 300
-    while process.poll() is None and chunk_count(store) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    process = start_run_after(store, spec_path, chunks=2)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, process.stdout.read()

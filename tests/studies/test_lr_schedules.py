@@ -1,11 +1,14 @@
-"""lr-schedules: rates, exact curves and orderings at --quick size; wrong exponents fail the verdict."""
+"""lr-schedules: rates, exact curves and orderings at --quick size; the must-fail controls run in test_controls."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from descentlab.store import Store
 from descentlab.studies import STUDIES, StudyOptions, run_study
+from descentlab.studies.lr_schedules import ALPHAS, RATE_TOLERANCE, strict_pair_violations
 
 QUICK = StudyOptions(quick=True)
 
@@ -22,9 +25,24 @@ def test_quick_verdicts_pass(outcome):
     assert table.loc["linear_decay", "final excess risk"] < table.loc["constant", "final excess risk"] / 3
 
 
-def test_rate_verdict_fails_with_the_wrong_exponents(outcome, tmp_path):
-    analysis = STUDIES.get("lr-schedules")().analyze(outcome.results, tmp_path, QUICK, alphas=[0.7, 0.5, 0.3])
-    assert not analysis.verdicts[0].passed and analysis.verdicts[0].figure > 0.3
+def test_the_rate_tolerance_separates_the_swept_exponents(outcome):
+    assert RATE_TOLERANCE < np.min(np.diff(ALPHAS)) / 2
+    table = outcome.analysis.summary
+    poly = table[table.schedule.str.startswith("polynomial")]
+    assert np.all(np.abs(poly["exact slope"] - poly["predicted slope"]) < RATE_TOLERANCE)
+
+
+def test_an_exponent_shift_in_either_direction_fails_the_rate(outcome, tmp_path):
+    study = STUDIES.get("lr-schedules")()
+    for shift in (-0.1, 0.1):
+        options = StudyOptions(quick=True, extra=(("exponent_shift", shift),))
+        assert not study.analyze(outcome.results, tmp_path, options).verdicts[0].passed, shift
+
+
+def test_only_orderings_theory_makes_strict_are_judged():
+    table = pd.DataFrame({"exact final": [1.0, 1.1, 2.0], "final excess risk": [1.05, 1.0, 2.2]})
+    assert strict_pair_violations(table) == 0  # the 1.0 / 1.1 pair is too close to judge
+    assert strict_pair_violations(table.assign(**{"final excess risk": [1.05, 1.0, 0.9]})) == 2
 
 
 def test_logistic_intrinsic_time_ordering_fails_when_losses_are_swapped(outcome):
