@@ -5,10 +5,14 @@ one vmapped, scanned JAX program per static group, lands in a Parquet + DuckDB s
 back with theory overlays, verdicts and a report.
 """
 
-from descentlab.engine.spec import Spec, load_spec, spec_from_dict
-from descentlab.experiment import Experiment, Result
-from descentlab.params import SpecError
-from descentlab.store import Store
+from descentlab import host_devices
+
+host_devices.configure()  # one JAX device per core on a CPU, before anything initializes JAX's backends
+
+from descentlab.engine.spec import Spec, load_spec, spec_from_dict  # noqa: E402
+from descentlab.experiment import Experiment, Result  # noqa: E402
+from descentlab.params import SpecError  # noqa: E402
+from descentlab.store import Store  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -79,6 +79,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 def main_options(
     store: Annotated[Path, typer.Option("--store", help="store folder (Parquet + DuckDB catalog)")] = Path("runs"),
 ) -> None:
+    from descentlab import host_devices
+
+    try:
+        host_devices.check()  # a malformed DESCENTLAB_HOST_DEVICES, kept when descentlab was imported
+    except SpecError as err:
+        fail(str(err))
     State.store = store
 
 

@@ -43,6 +43,10 @@ from descentlab.store import Store
 MAX_CHUNK = 16_384
 HOST_BYTES_PER_CHUNK = 16 << 20
 """Default chunk: the whole vmap blocks (a power of two of them) whose results take about this much host memory."""
+MIN_BLOCKS_PER_CHUNK = 16
+"""A default chunk holds at least this many vmap blocks when its group has them, so that up to 16 devices (one
+per core, :mod:`descentlab.host_devices`) share every chunk. A constant: chunk boundaries stay a function of the
+spec alone, whatever the machine."""
 
 
 def _enable_compilation_cache() -> None:
@@ -84,7 +88,11 @@ def device_description() -> str:
     return f"{len(devices)}× {devices[0].platform}:{devices[0].device_kind}"
 
 
-DEFAULT_VMAP_WIDTH = {"cpu": 256, "gpu": 1024, "cuda": 1024, "rocm": 1024, "tpu": 1024}
+DEFAULT_VMAP_WIDTH = {"cpu": 64, "gpu": 1024, "cuda": 1024, "rocm": 1024, "tpu": 1024}
+"""Runs per vmap block by backend. On a CPU, 64 lets a sweep of a few hundred runs give every core (one host
+device each) blocks; measured on 2 cores (execution seconds, 256 streaming-SGD runs d = 500 × 2 000 steps / 4 096
+fractal_net runs × 500 steps): one device, width 64: 2.13 / 0.84 against width 256: 1.98 / 0.81 (+7 % / +4 %);
+two devices, width 64: 0.83 / 0.49."""
 
 
 def vmap_width(spec: Spec, n_runs: int) -> int:
@@ -117,13 +125,14 @@ def chunk_size(spec: Spec, program: GroupProgram, width: int, n_runs: int) -> in
     """Runs per chunk of a group of ``n_runs``: a function of the spec alone (never of memory or devices).
 
     ``run.chunk_size`` rounded up to whole vmap blocks, else the largest power of two of blocks whose
-    results stay within :data:`HOST_BYTES_PER_CHUNK` on the host (at least one block, at most
-    :data:`MAX_CHUNK` runs); never more blocks than the group needs.
+    results stay within :data:`HOST_BYTES_PER_CHUNK` on the host (at most :data:`MAX_CHUNK` runs), but at
+    least :data:`MIN_BLOCKS_PER_CHUNK` blocks; never more blocks than the group needs.
     """
     if spec.run.chunk_size is not None:
         size = -(-spec.run.chunk_size // width) * width
     else:
-        blocks = max(1, min(MAX_CHUNK, HOST_BYTES_PER_CHUNK // program.host_bytes_per_run()) // width)
+        fitting = min(MAX_CHUNK, HOST_BYTES_PER_CHUNK // program.host_bytes_per_run())
+        blocks = max(MIN_BLOCKS_PER_CHUNK, fitting // width)
         size = (1 << (blocks.bit_length() - 1)) * width
     return min(size, -(-n_runs // width) * width)
 
