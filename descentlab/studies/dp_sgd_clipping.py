@@ -147,8 +147,7 @@ class DPSGDClipping(Study):
             "probes": ["metrics"],
         })]
 
-    def analyze(self, results: list[Result], folder: Path, options: StudyOptions,
-                ratio_range: tuple[float, float] = RATIO_RANGE) -> Analysis:
+    def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
         size = self.size(options)
         runs = results[0].runs
         sigma_p = float(runs.optimizer_noise_multiplier.iloc[0])
@@ -170,7 +169,7 @@ class DPSGDClipping(Study):
         trace = float(runs.problem_scale.iloc[0]) if "problem_scale" in runs else 1.0
         typical_norm = MEDIAN_ABS_NORMAL * np.sqrt(2.0 * risk_star) * np.sqrt(trace)
         ratio = float(c_star / typical_norm)
-        low, high = ratio_range
+        low, high = RATIO_RANGE
         headline = Verdict(interior and low <= ratio <= high, ratio,
                            f"interpolated best clipping constant / typical per-example gradient norm at "
                            f"ρ = {rho:g}-zCDP (add/remove; ε = {epsilon:.2f} at δ = {DELTA:g}); pass: the optimum is "

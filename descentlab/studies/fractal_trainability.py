@@ -236,13 +236,15 @@ class FractalTrainability(Study):
         o = np.log10(runs.optimizer_eta_output.to_numpy(float))
         return (float(h.min()), float(h.max())), (float(o.min()), float(o.max()))
 
-    def analyze(self, results: list[Result], folder: Path, options: StudyOptions,
-                maps: list[np.ndarray] | None = None) -> Analysis:
+    def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
+        return self.analyze_maps([diverged_map(result.runs, result.curves) for result in results], folder, options)
+
+    def analyze_maps(self, maps: list[tuple[np.ndarray, np.ndarray, np.ndarray]], folder: Path,
+                     options: StudyOptions) -> Analysis:
+        """The verdict and figures of diverged maps, one (image, log10 η_hidden axis, log10 η_output axis) per zoom,
+        overview first (what :meth:`analyze` reads from the store; tests give it maps of known dimension)."""
         rows, images = [], []
-        for level, result in enumerate(results):
-            image, hidden, output = diverged_map(result.runs, result.curves)
-            if maps is not None:  # analysis of given maps (tests of the verdict)
-                image = maps[level]
+        for level, (image, hidden, output) in enumerate(maps):
             if options.get("coin_flips", False):
                 image = coin_flips(image, seed=level)
             resolutions, fractions = resolution_scaling(image)

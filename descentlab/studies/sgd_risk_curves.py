@@ -39,6 +39,7 @@ runs, the plain-SGD prediction is kept) fails it too (headline 1.01 against 0.04
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -48,6 +49,7 @@ import pandas as pd
 
 from descentlab.engine.spec import Spec, spec_from_dict
 from descentlab.experiment import Result
+from descentlab.params import Param
 from descentlab.report import figures as F
 from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict, verdict
@@ -75,6 +77,11 @@ def _size(options: StudyOptions) -> dict:
 
 def deterministic_equivalent(steps: np.ndarray, params: dict) -> np.ndarray:
     return PREDICTIONS.get("sgd_least_squares_ode").predict(steps, **params)["risk"]
+
+
+def scaled_learning_rate(steps: np.ndarray, params: dict, factor: float) -> np.ndarray:
+    """The deterministic equivalent for ``factor`` × the run's learning rate (a wrong prediction, for checks)."""
+    return deterministic_equivalent(steps, {**params, "learning_rate": factor * params["learning_rate"]})
 
 
 def exact_finite_d(steps: np.ndarray, params: dict) -> np.ndarray:
@@ -158,6 +165,11 @@ class SGDRiskCurves(Study):
     claim = ("Streaming SGD on high-dimensional least squares follows a deterministic risk curve "
              "(homogenized SGD), for isotropic, zero-one and power-law spectra")
     reference = "Paquette, Paquette, Adlam, Pennington. Homogenization of SGD in high-dimensions (2205.07069)"
+    declared_options: ClassVar[dict[str, Param]] = {
+        "prediction_lr_factor": Param("float", 1.0, "compare with the deterministic equivalent of this multiple of "
+                                      "each learning rate (1: the claim; anything else a wrong prediction)", low=0.0,
+                                      low_open=True),
+    }
     controls: ClassVar[tuple[Control, ...]] = (
         Control("power-law-1-5",
                 "A power law with α = 1.5 puts a finite fraction of the trace in the top eigenvalue "
@@ -185,10 +197,12 @@ class SGDRiskCurves(Study):
             "probes": ["metrics"],
         })]
 
-    def analyze(self, results: list[Result], folder: Path, options: StudyOptions,
-                predictor: Predictor = deterministic_equivalent) -> Analysis:
+    def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
         result = results[0]
         runs, curves = result.runs, result.curves
+        factor = float(options.get("prediction_lr_factor", 1.0))
+        predictor = (deterministic_equivalent if factor == 1.0
+                     else functools.partial(scaled_learning_rate, factor=factor))
         table, theory = compare(runs, curves, predictor)
         means = seed_means(runs, curves)
         pairs = []

@@ -191,6 +191,9 @@ class Shuffling(Study):
         "rr_sampler": Param("str", "random_reshuffling", "the sampler that runs in random reshuffling's place",
                             choices=("random_reshuffling", "with_replacement", "incremental")),
         "rr_floor_shift": Param("float", 0.0, "added to random reshuffling's predicted floor exponent (3)"),
+        "last_exponent_shift": Param("float", 0.0, "added to the predicted last-iterate exponent (−1/2)"),
+        "horizon_scaled": Param("bool", True, "read each run's last iterate at its own horizon (false: every run at "
+                                "the largest step's horizon, a step not scaled with the horizon)"),
     }
     controls: ClassVar[tuple[Control, ...]] = (
         Control("rr-with-replacement", "Random reshuffling is swapped for sampling with replacement (its runs fill "
@@ -250,18 +253,18 @@ class Shuffling(Study):
         })
         return [floor, last_iterate]
 
-    def analyze(self, results: list[Result], folder: Path, options: StudyOptions,
-                predicted: dict[str, float] = PREDICTED_SLOPE, last_exponent: float = LAST_ITERATE_EXPONENT,
-                horizon_scaled: bool = True) -> Analysis:
-        """Both halves; ``predicted``, ``last_exponent`` and ``horizon_scaled=False`` (a constant step not
-        scaled with the horizon) exist to check that the verdicts fail when the claim is broken."""
+    def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
+        """Both halves; the options ``rr_floor_shift``, ``last_exponent_shift`` and ``horizon_scaled=false`` move
+        the prediction or the reading, to check that the verdicts fail when the claim is broken."""
         floor_result = next(r for r in results if (r.runs.problem_name == "finite_sum_quadratic").all())
         last_results = [r for r in results if (r.runs.problem_name == "l1_regression").all()]
         size = self.size(options)
         runs, curves = self.relabel(floor_result.runs, options), floor_result.curves
         table = floors(runs, curves, size["n"] * (size["epochs"] - size["tail"]))
-        predicted = {**predicted, "random_reshuffling": predicted["random_reshuffling"]
+        predicted = {**PREDICTED_SLOPE, "random_reshuffling": PREDICTED_SLOPE["random_reshuffling"]
                      + float(options.get("rr_floor_shift", 0.0))}
+        last_exponent = LAST_ITERATE_EXPONENT + float(options.get("last_exponent_shift", 0.0))
+        horizon_scaled = bool(options.get("horizon_scaled", True))
         slopes = slope_table(table, predicted)
         worst = slopes.loc[slopes["|error|"].idxmax()]
         floor_verdict = Verdict(bool(slopes["|error|"].max() <= TOLERANCE), float(slopes["|error|"].max()),

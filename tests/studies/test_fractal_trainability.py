@@ -11,6 +11,7 @@ from descentlab.studies import STUDIES, StudyOptions, run_study
 from descentlab.studies.fractal_trainability import (
     boundary,
     box_counting_dimension,
+    diverged_map,
     resolution_scaling,
     scaling_dimension,
 )
@@ -56,6 +57,7 @@ def test_quick_verdict_passes(outcome):
 
 def test_smooth_boundaries_fail(outcome, tmp_path):
     side = int(np.sqrt(len(outcome.results[0].runs)))
-    smooth = [np.fromfunction(lambda i, j, k=k: i > j + k, (side, side)) for k in range(len(outcome.results))]
-    analysis = STUDIES.get("fractal-trainability")().analyze(outcome.results, tmp_path, QUICK, maps=smooth)
+    windows = [diverged_map(r.runs, r.curves)[1:] for r in outcome.results]
+    smooth = [(np.fromfunction(lambda i, j, k=k: i > j + k, (side, side)), *window) for k, window in enumerate(windows)]
+    analysis = STUDIES.get("fractal-trainability")().analyze_maps(smooth, tmp_path, QUICK)
     assert not analysis.verdicts[0].passed and analysis.verdicts[0].figure < 0

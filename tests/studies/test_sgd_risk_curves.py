@@ -9,7 +9,6 @@ import pytest
 
 from descentlab.store import Store, query
 from descentlab.studies import STUDIES, StudyOptions, run_study
-from descentlab.studies.sgd_risk_curves import deterministic_equivalent
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +39,8 @@ def test_exact_recursion_agrees_with_the_seed_mean_within_sampling_error(outcome
 
 def test_verdict_fails_with_a_wrong_prediction(outcome, tmp_path):
     _, result = outcome
-
-    def wrong(steps, params):  # the prediction for twice the learning rate
-        return deterministic_equivalent(steps, {**params, "learning_rate": 2 * params["learning_rate"]})
-
-    analysis = STUDIES.get("sgd-risk-curves")().analyze(result.results, tmp_path, StudyOptions(quick=True),
-                                                        predictor=wrong)
+    wrong = StudyOptions(quick=True, extra=(("prediction_lr_factor", 2.0),))  # the prediction for twice the rate
+    analysis = STUDIES.get("sgd-risk-curves")().analyze(result.results, tmp_path, wrong)
     assert not analysis.verdicts[0].passed
     assert analysis.verdicts[0].figure > 0.2
 

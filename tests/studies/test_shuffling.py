@@ -8,7 +8,7 @@ import pytest
 
 from descentlab.store import Store
 from descentlab.studies import STUDIES, StudyOptions, run_study
-from descentlab.studies.shuffling import L1_PROBLEM, LAST_ITERATE_SIZES, PREDICTED_SLOPE, SHUFFLING_SCHEMES
+from descentlab.studies.shuffling import L1_PROBLEM, LAST_ITERATE_SIZES, SHUFFLING_SCHEMES
 
 QUICK = StudyOptions(quick=True)
 
@@ -63,23 +63,26 @@ def test_last_iterate_spec_scales_the_step_with_the_horizon(outcome):
     assert {int(n * k) for k in horizons} <= recorded
 
 
+def with_options(**extra) -> StudyOptions:
+    return StudyOptions(quick=True, extra=tuple(extra.items()))
+
+
 def test_fails_with_the_wrong_prediction(outcome, tmp_path):
-    wrong = {**PREDICTED_SLOPE, "random_reshuffling": 2.0, "single_shuffle": 3.0}
-    analysis = STUDIES.get("shuffling")().analyze(outcome.results, tmp_path, QUICK, predicted=wrong)
+    analysis = STUDIES.get("shuffling")().analyze(outcome.results, tmp_path, with_options(rr_floor_shift=-1.0))
     headline, floor, last = analysis.verdicts
     assert not floor.passed and floor.figure > 0.5
     assert last.passed and not headline.passed and headline.figure == 1.0
 
 
 def test_last_iterate_fails_with_a_faster_predicted_rate(outcome, tmp_path):
-    analysis = STUDIES.get("shuffling")().analyze(outcome.results, tmp_path, QUICK, last_exponent=-1.0)
+    analysis = STUDIES.get("shuffling")().analyze(outcome.results, tmp_path, with_options(last_exponent_shift=-0.5))
     headline, floor, last = analysis.verdicts
     assert floor.passed and not last.passed and last.figure < -0.2
     assert not headline.passed and headline.figure == 1.0
 
 
 def test_last_iterate_fails_with_a_step_not_scaled_with_the_horizon(outcome, tmp_path):
-    analysis = STUDIES.get("shuffling")().analyze(outcome.results, tmp_path, QUICK, horizon_scaled=False)
+    analysis = STUDIES.get("shuffling")().analyze(outcome.results, tmp_path, with_options(horizon_scaled=False))
     last = analysis.verdicts[2]
     assert not last.passed and last.figure < -0.3, last.line()
 
