@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -316,6 +317,26 @@ def _compute(spec: Spec, the_plan: Plan, store: Store, experiment: str, executor
             progress(done + tally.computed, the_plan.n_runs, tally.diverged)
 
 
+def check_probes(spec: Spec, the_plan: Plan) -> None:
+    """Trace one run per problem (nothing is computed or compiled) so that a probe the problem cannot serve, or
+    two probes reporting one metric, is a :class:`SpecError` before anything is stored.
+
+    A ``ValueError`` raised from a probe's own code while tracing (``accuracy`` on a problem without
+    ``predict``, an ``overlaps`` key the parameters lack) is such a mismatch; anything else propagates.
+    """
+    from descentlab.engine.program import recorded_metrics
+
+    try:
+        recorded_metrics(spec, the_plan)
+    except SpecError:
+        raise
+    except ValueError as err:
+        frames = traceback.extract_tb(err.__traceback__)
+        if frames and f"{os.sep}probes{os.sep}" in frames[-1].filename:
+            raise SpecError("probes", spec.probes, str(err).split("\n")[0]) from None
+        raise
+
+
 def run_spec(
     spec: Spec,
     store: Store | str | Path = "runs",
@@ -336,6 +357,7 @@ def run_spec(
     the_plan = plan(spec)
     cache = ProgramCache(spec, the_plan)
     sizes = chunk_sizes(spec, the_plan, cache)
+    check_probes(spec, the_plan)
     experiment = spec.content_hash()
     done = _resume_point(store, experiment, force)
     base_row = _base_row(spec, the_plan, store, experiment, executor)

@@ -277,3 +277,13 @@ def test_nonsense_is_no_longer_accepted(tmp_path, item, field):
 def test_custom_spectrum_values_must_be_finite(tmp_path):
     refused(tmp_path, ["run", write(tmp_path, SPEC), "--set", 'problem.spectrum="custom"', "--set",
                        'problem.spectrum_values="nan,1,1,1,1,1,1,1"', "--no-report"], "problem.spectrum_values")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Probes the problem cannot serve, or two probes reporting one metric: refused before the store (they used to be a
+# traceback at trace time, or an error after a `running` row)
+
+@pytest.mark.parametrize("probes", ['["metrics", "loss"]', '["accuracy"]', '["metrics", "accuracy"]'])
+def test_probes_the_problem_cannot_serve_are_refused_before_the_store(tmp_path, probes):
+    spec = with_problem('name = "quadratic"\n')
+    refused(tmp_path, ["run", write(tmp_path, spec), "--set", f"probes={probes}", "--no-report"], "probes")
