@@ -267,7 +267,7 @@ def run(
             if len(outcome.analysis.summary):
                 console.print(outcome.analysis.summary.to_string(index=False), highlight=False)
             if report:
-                console.print(f"report: {outcome.report}", highlight=False)
+                console.print(f"report: {outcome.report}", highlight=False, soft_wrap=True)
             console.print(f"time: {time.perf_counter() - start:.1f} s", highlight=False)
             for verdict in outcome.analysis.verdicts[1:]:
                 console.print(verdict.line(), highlight=False, soft_wrap=True)
@@ -307,7 +307,7 @@ def _run_spec_file(target: str, set_: list[str], quick: bool, scale: str, option
     if report:
         from descentlab.report.html import write_index
 
-        console.print(f"report: {result.report()}", highlight=False)
+        console.print(f"report: {result.report()}", highlight=False, soft_wrap=True)
         write_index(_store())
     verdicts = result.verdicts
     for _, verdict in verdicts.iterrows():
@@ -488,7 +488,8 @@ def report(
     except KeyError as err:
         fail(str(err.args[0]))
     for target in targets:
-        console.print(f"report: {write_report(store, target, out if experiment else None)}", highlight=False)
+        path = write_report(store, target, out if experiment else None)
+        console.print(f"report: {path}", highlight=False, soft_wrap=True)
     console.print(f"index: {write_index(store)}", highlight=False)
 
 

@@ -173,7 +173,9 @@ def run_study(
         specs = study.followup(results, options)
     primary = results[0]
     control = options.control or ""
-    folder = store.experiment_dir(primary.experiment) / ("report" if not control else f"report-{control}")
+    folder = store.experiment_dir(primary.experiment) / "report"
+    if control:  # a control's report sits beside the study's, inside the store's known report folder
+        folder = folder / "controls" / control
     analysis = study.analyze(results, folder, options)
     store.write_verdicts(primary.experiment, [
         {"study": name, "control": control, "headline": i == 0, "claim": study.claim, "passed": bool(v.passed),

@@ -7,6 +7,7 @@ A control is the claim made false on purpose (:class:`descentlab.studies.Control
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -59,6 +60,10 @@ def test_the_cli_runs_a_control_exits_1_and_the_report_lists_every_control(tmp_p
     for other in STUDIES.get(name).controls:
         assert other.name in page
     assert "verdict fail" in page  # the control that was run, with its stored outcome
+    control_report = Path(re.search(r"^report: (\S+)$", broken.output, re.M).group(1))
+    assert control_report.parts[-3:] == ("controls", control, "index.html") and control_report.is_file()
+    verify = CliRunner().invoke(app, ["--store", str(store), "verify"])
+    assert verify.exit_code == 0, verify.output  # a control's report is no stray entry
 
 
 def test_list_controls_names_each_with_what_it_breaks():
