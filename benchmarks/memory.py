@@ -21,7 +21,7 @@ import time
 
 from descentlab.engine import run_spec, spec_from_dict
 from descentlab.engine.executors import ProgramCache
-from descentlab.engine.plan import plan
+from descentlab.engine.plan import Plan
 from descentlab.engine.runner import chunk_sizes
 
 
@@ -56,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as store:
         big = spec(args.runs, args.budget_mb, args.steps, "memory-100k")
-        the_plan = plan(big)
+        the_plan = Plan.from_spec(big)
         sizes = chunk_sizes(big, the_plan, ProgramCache(big, the_plan))
         size, width = next(iter(sizes.values()))
         run_spec(spec(size, args.budget_mb, args.steps, "memory-warmup", seeds=1), store)  # compiles the same program

@@ -25,7 +25,7 @@ import numpy as np
 
 from descentlab.engine import run_spec, spec_from_dict
 from descentlab.engine.loopback import interfaces, loopback_command, unavailable_reason
-from descentlab.engine.plan import plan
+from descentlab.engine.plan import Plan
 from descentlab.engine.ray_executor import RayExecutor
 
 
@@ -62,7 +62,7 @@ def main() -> None:
             raise SystemExit(f"a local Ray instance runs only on loopback here, and {reason}")
         command = loopback_command([sys.executable, *sys.argv])
         os.execvp(command[0], command)
-    n_chunks = -(-plan(spec(0, args.steps)).n_runs // 4)
+    n_chunks = -(-Plan.from_spec(spec(0, args.steps)).n_runs // 4)
     with tempfile.TemporaryDirectory() as store:
         local = timed(None, store, args.steps, args.repeats, 0)
         init = {} if args.address else {"num_cpus": args.num_cpus}

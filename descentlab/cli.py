@@ -8,6 +8,7 @@ the user wrote (``"[/x]"``) are printed as they are; style with :class:`rich.tex
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import json
 import os
@@ -36,8 +37,13 @@ MAX_PREDICT_STEPS = 100_000_000
 MAX_PREDICT_POINTS = 100_000
 
 
-class State:
+@dataclasses.dataclass(frozen=True)
+class CliState:
+    """What the top-level options set for the command that runs (Click's context object, one per invocation)."""
+
     store: Path = Path("runs")
+
+
 
 
 def fail(message: str) -> NoReturn:
@@ -77,6 +83,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     store: Annotated[Path, typer.Option("--store", help="store folder (Parquet + DuckDB catalog)")] = Path("runs"),
 ) -> None:
     from descentlab import host_devices
@@ -85,13 +92,14 @@ def main_options(
         host_devices.check()  # a malformed DESCENTLAB_HOST_DEVICES, kept when descentlab was imported
     except SpecError as err:
         fail(str(err))
-    State.store = store
+    ctx.obj = CliState(store)
 
 
-def _store():
+def _store(ctx: typer.Context):
+    """The store the top-level ``--store`` chose (kept in the command's context object)."""
     from descentlab.store import Store
 
-    return Store(State.store)
+    return Store((ctx.find_object(CliState) or CliState()).store)
 
 
 class _Progress:
@@ -142,7 +150,7 @@ def _summary_table(runs, title: str, max_rows: int = SUMMARY_ROWS) -> Table:
     groups), and cut to ``max_rows`` rows with the number left out in the middle."""
     import pandas as pd
 
-    from descentlab.report.figures import swept_axes
+    from descentlab.store.schema import swept_axes
 
     table = Table(title=title, show_lines=False)
     axes = swept_axes(runs)
@@ -227,6 +235,7 @@ def _output_file(flag: str, path: Path) -> None:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="a spec file (TOML) or a study name (see `descentlab list studies`)")],
     set_: Annotated[list[str], typer.Option("--set", help="override: path.to.field=value")] = [],  # noqa: B006
     force: Annotated[bool, typer.Option(help="recompute runs already stored")] = False,
@@ -259,7 +268,7 @@ def run(
             options = check_options(target, StudyOptions(quick=quick, scale=scale, overrides=tuple(set_),
                                                          extra=_parse_extra(option), control=control))
             experiments += _study_experiments(target, options)
-            outcome = run_study(target, _store(), options, force=force, executor=runner, progress=progress,
+            outcome = run_study(target, _store(ctx), options, force=force, executor=runner, progress=progress,
                                 report=report)
             progress.close()
             for result in outcome.results:
@@ -276,20 +285,21 @@ def run(
                           soft_wrap=True)
             failed = not headline.passed
         else:
-            failed = _run_spec_file(target, set_, quick, scale, option, control, force, runner, progress, report,
+            failed = _run_spec_file(ctx, target, set_, quick, scale, option, control, force, runner, progress, report,
                                     experiments)
     except SpecError as err:
         progress.close()
         fail(str(err))
     except KeyboardInterrupt:
         progress.close()
-        _interrupted(experiments)
+        _interrupted(ctx, experiments)
     if failed:
         raise typer.Exit(1)
 
 
-def _run_spec_file(target: str, set_: list[str], quick: bool, scale: str, option: list[str], control: str | None,
-                   force: bool, runner, progress: _Progress, report: bool, experiments: list[str]) -> bool:
+def _run_spec_file(ctx: typer.Context, target: str, set_: list[str], quick: bool, scale: str, option: list[str],
+                   control: str | None, force: bool, runner, progress: _Progress, report: bool,
+                   experiments: list[str]) -> bool:
     """``run`` for a spec file: run, print the summary and the verdicts; True when the headline verdict failed."""
     from descentlab.experiment import Experiment
 
@@ -297,7 +307,7 @@ def _run_spec_file(target: str, set_: list[str], quick: bool, scale: str, option
         raise SpecError("--control", control, "only for studies (see `descentlab list controls`)")
     experiment = Experiment.from_toml(_spec_file(target, quick, scale, option), set_)
     experiments.append(experiment.hash)
-    result = experiment.run(_store(), force=force, executor=runner, progress=progress)
+    result = experiment.run(_store(ctx), force=force, executor=runner, progress=progress)
     progress.close()
     console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
     s = result.summary
@@ -308,7 +318,7 @@ def _run_spec_file(target: str, set_: list[str], quick: bool, scale: str, option
         from descentlab.report.html import write_index
 
         console.print(f"report: {result.report()}", highlight=False, soft_wrap=True)
-        write_index(_store())
+        write_index(_store(ctx))
     verdicts = result.verdicts
     for _, verdict in verdicts.iterrows():
         console.print(verdict["line"], highlight=False, soft_wrap=True)
@@ -326,14 +336,14 @@ def _study_experiments(name: str, options: StudyOptions) -> list[str]:
     return [e.hash for e in experiments]
 
 
-def _interrupted(experiments: list[str]) -> NoReturn:
+def _interrupted(ctx: typer.Context, experiments: list[str]) -> NoReturn:
     """After Ctrl-C (the progress bar stopped): one line with the number of runs stored, exit status 130.
 
     The process ends with ``os._exit``: a compilation or a compiled program interrupted mid-way keeps
     running on XLA's threads, and tearing the interpreter down under it crashes (SIGSEGV). Every
     stored chunk is already whole on disk (chunks are renamed into place), so nothing is lost.
     """
-    store = _store()
+    store = _store(ctx)
     stored = sum(sum(store.status_counts(experiment).values()) for experiment in experiments)
     err_console.print(f"interrupted; {stored} runs stored, re-run to resume", highlight=False, soft_wrap=True)
     sys.stdout.flush()
@@ -394,9 +404,12 @@ def list_(
 
 
 @app.command()
-def show(ref: Annotated[str, typer.Argument(help="experiment hash (prefix) or name, or a run name")]) -> None:
+def show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="experiment hash (prefix) or name, or a run name")],
+) -> None:
     """Print an experiment's summary (or one run's row)."""
-    store = _store()
+    store = _store(ctx)
     try:
         experiment = store.resolve(ref)
     except KeyError as err:
@@ -426,7 +439,8 @@ def show(ref: Annotated[str, typer.Argument(help="experiment hash (prefix) or na
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL over the views experiments, runs, curves, verdicts")],
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(help="SQL over the views experiments, runs, curves, verdicts, theory")],
     format: Annotated[str, typer.Option("--format", help="table | csv | json")] = "table",
 ) -> None:
     """Query the store with SQL (DuckDB, read-only)."""
@@ -438,7 +452,7 @@ def query(
     if format not in ("table", "csv", "json"):
         fail(str(SpecError("--format", format, "allowed: 'table', 'csv', 'json'")))
     try:
-        frame = run_query(State.store, sql)
+        frame = run_query(_store(ctx).root, sql)
     except (ReadOnlyQueryError, duckdb.Error) as err:
         fail(str(err).splitlines()[0])
     if format == "csv":
@@ -456,13 +470,14 @@ def query(
 
 @app.command()
 def verify(
+    ctx: typer.Context,
     experiment: Annotated[str | None, typer.Argument(help="experiment hash (prefix) or name; none: every one")] = None,
     repair: Annotated[bool, typer.Option(help="quarantine what is damaged and recompute it")] = False,
 ) -> None:
     """Check every file and chunk checksum; exit 1 on damage left unrepaired (read-only without --repair)."""
     from descentlab.engine.repair import verify as verify_store
 
-    store = _store()
+    store = _store(ctx)
     try:
         found = verify_store(store, experiment, fix=repair)
     except KeyError as err:
@@ -476,13 +491,14 @@ def verify(
 
 @app.command()
 def report(
+    ctx: typer.Context,
     experiment: Annotated[str | None, typer.Argument(help="experiment hash (prefix) or name; none: every one")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (one experiment only)")] = None,
 ) -> None:
     """Write the HTML report of an experiment (and the store's index page)."""
     from descentlab.report.html import write_index, write_report
 
-    store = _store()
+    store = _store(ctx)
     try:
         targets = [store.resolve(experiment)] if experiment else store.experiments()
     except KeyError as err:
@@ -495,6 +511,7 @@ def report(
 
 @app.command()
 def compare(
+    ctx: typer.Context,
     a: Annotated[str, typer.Argument(help="first experiment (hash, prefix or name)")],
     b: Annotated[str, typer.Argument(help="second experiment (hash, prefix or name)")],
     metric: Annotated[str | None, typer.Option(help="metric to compare (default: one both stored)")] = None,
@@ -504,7 +521,7 @@ def compare(
     from descentlab.report.compare import write_compare
 
     try:
-        paths = write_compare(_store(), a, b, metric=metric, out=out)
+        paths = write_compare(_store(ctx), a, b, metric=metric, out=out)
     except KeyError as err:
         fail(str(err.args[0]))
     except SpecError as err:
@@ -525,7 +542,7 @@ def predict(
     """Print (or write as CSV) a prediction's curves on a step grid, without running anything."""
     import pandas as pd
 
-    from descentlab.engine.plan import checkpoint_steps
+    from descentlab.engine.spec import checkpoint_steps
     from descentlab.theory import PREDICTIONS
 
     try:
@@ -553,6 +570,7 @@ def predict(
 
 @app.command()
 def sweep(
+    ctx: typer.Context,
     target: Annotated[Path, typer.Argument(help="a spec file: its sweep axes are the search ranges; an optional "
                                                 "[search] table sets the options below")],
     method: Annotated[str | None, typer.Option(help="grid | random | sobol | halving")] = None,
@@ -576,7 +594,7 @@ def sweep(
         given = {"method": method, "n": n, "metric": metric, "mode": mode, "top": top, "eta": eta, "seed": seed,
                  "out": out}
         options.update({k: v for k, v in given.items() if v is not None})
-        result = search(data, store=_store(), **options)
+        result = search(data, store=_store(ctx), **options)
     except SpecError as err:
         fail(str(err))
     table = Table(title=f"{result.method} search · {result.mode} {result.metric} · best {len(result.best)}")

@@ -15,16 +15,19 @@ import html
 from pathlib import Path
 from typing import Any
 
-from descentlab.engine.runner import ProgressFn, RunSummary, run_spec
-from descentlab.engine.spec import Spec, apply_overrides, load_spec, spec_from_dict
+from descentlab.engine.load import load_spec, spec_from_dict
+from descentlab.engine.plan import Plan
+from descentlab.engine.runner import ProgressFn, RunSummary, execute
+from descentlab.engine.spec import Spec, apply_overrides
 from descentlab.store import Store
 
 
 class Experiment:
-    """A validated spec; keyword arguments are the spec's sections (see :mod:`descentlab.engine.spec`)."""
+    """A validated spec and its plan; keyword arguments are the spec's sections (see :mod:`descentlab.engine.spec`)."""
 
     def __init__(self, spec: Spec | None = None, /, **sections: Any):
         self.spec = spec if spec is not None else spec_from_dict(sections)
+        self.plan = Plan.from_spec(self.spec)
 
     @classmethod
     def from_toml(cls, path: str | Path, overrides: list[str] | None = None) -> Experiment:
@@ -39,8 +42,13 @@ class Experiment:
 
     def run(self, store: Store | str | Path = "runs", force: bool = False, executor: Any = None,
             progress: ProgressFn | None = None) -> Result:
+        """Run (or resume) every run, then judge the spec's ``[theory]`` section on what is stored."""
+        from descentlab.analysis import check_theory
+
         store = store if isinstance(store, Store) else Store(store)
-        summary = run_spec(self.spec, store, force=force, executor=executor, progress=progress)
+        summary = execute(self.plan, store, executor=executor, force=force, progress=progress)
+        if summary.n_runs == sum(store.status_counts(summary.experiment).values()):
+            check_theory(self.plan, store, summary.experiment)
         return Result(store, summary.experiment, summary)
 
 

@@ -22,7 +22,7 @@ import jax
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from descentlab.engine.plan import Plan, checkpoint_steps, plan
+from descentlab.engine.plan import Plan
 from descentlab.engine.program import GroupProgram
 from descentlab.engine.spec import Spec
 
@@ -113,16 +113,13 @@ class ProgramCache:
 
     def __init__(self, spec: Spec, the_plan: Plan | None = None):
         self.spec = spec
-        self.plan = the_plan or plan(spec)
-        self.checkpoints = checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
-        self._programs: dict[int, GroupProgram] = {}
+        self.plan = the_plan or Plan.from_spec(spec)
+        self.checkpoints = self.plan.checkpoints
         self._compiled: dict[tuple[int, int, int, int], Any] = {}
         self._calls: dict[tuple[int, int, int], int] = {}
 
     def program(self, group: int) -> GroupProgram:
-        if group not in self._programs:
-            self._programs[group] = GroupProgram(self.spec, self.plan.groups[group], self.checkpoints)
-        return self._programs[group]
+        return self.plan.program(group)
 
     def call_size(self, task: ChunkTask) -> int:
         """Runs per compiled call for the task's chunks (whole vmap blocks that fit the memory budget)."""

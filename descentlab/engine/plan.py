@@ -18,7 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from descentlab.engine.spec import MAX_RUNS, Spec, Sweep, axis_values, coerce_all
+from descentlab.engine import theory_spec
+from descentlab.engine.program import GroupProgram, recorded_metrics
+from descentlab.engine.spec import (
+    MAX_RUNS,
+    Spec,
+    Sweep,
+    axis_values,
+    checkpoint_steps,
+    coerce_all,
+    probe_name_options,
+    probe_params,
+)
 from descentlab.params import Param, SpecError, check_params
 
 SECTIONS = ("problem", "optimizer", "schedule", "sampler")
@@ -26,8 +37,6 @@ SHORT_NAMES = {"learning_rate": "lr"}
 LEARNING_RATE = Param("float", None, "base learning rate η₀ (the schedule's peak)", low=0.0, low_open=True,
                       required=True)
 BATCH_SIZE = Param("int", 1, "examples per step", low=1, high=1_000_000)
-PROBE_EVERY = Param("int", 1, "measure at every k-th checkpoint only (and at the first and last); skipped "
-                    "checkpoints cost nothing and store no value", low=1, high=1_000_000)
 
 
 def _registries():
@@ -92,15 +101,8 @@ def validate_components(spec: Spec) -> None:
     if n_runs > MAX_RUNS:
         raise SpecError("spec", f"{n_runs} runs", f"at most {MAX_RUNS} runs in one experiment")
     checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
-    the_plan = plan(spec)
-    cap = memory_cap(spec)
-    for group in the_plan.groups:
-        group.check_problem(cap, 8 if spec.run.dtype == "float64" else 4)
-        group.check_data_source()
-    if spec.theory is not None and spec.theory.predict is not None:
-        from descentlab.engine.theory_check import validate_theory
-
-        validate_theory(spec, the_plan)
+    if spec.theory is not None:
+        theory_spec.validate_theory_section(spec)
 
 
 HOST_ITEMSIZE = 8
@@ -143,19 +145,6 @@ def check_problem_memory(cls, values: dict[str, Any], batch_size: int, cap: tupl
         raise SpecError("run.batch_size", batch_size, f"a batch of {batch_size} (and an evaluation batch of "
                         f"{cls.eval_size}) examples of {shape} numbers each would need about "
                         f"{format_bytes(batches)}; at most {format_bytes(limit)} fit ({what})")
-
-
-def probe_params(entry) -> dict[str, Param]:
-    """A probe's declared options and the engine's own ``every``."""
-    return {**entry.params, "every": PROBE_EVERY}
-
-
-def probe_name_options(item: str | dict[str, Any], field: str) -> tuple[str, dict[str, Any]]:
-    if isinstance(item, str):
-        return item, {}
-    if "name" not in item or not isinstance(item["name"], str):
-        raise SpecError(f"{field}.name", item, "a probe table needs a string 'name'")
-    return item["name"], {k: v for k, v in item.items() if k != "name"}
 
 
 def count_runs(spec: Spec) -> int:
@@ -322,6 +311,7 @@ class Group:
     vmapped: tuple[str, ...]  # "section.field" passed as arrays
     runs: Sequence[RunPoint]  # a RunGrid (planned sweeps) or ExplicitRuns
     batch_size: int
+    _problem: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.runs, RunGrid | ExplicitRuns):
@@ -336,10 +326,12 @@ class Group:
         return {key: np.asarray(self.runs.values(indices, key), dtype=dtype) for key in self.vmapped}
 
     def problem_instance(self):
-        """A host-side problem with the group's values (vmapped fields at their first value)."""
-        problems = _registries()[0]
-        name, values = self.component("problem")
-        return problems.get(name)(**values)
+        """A host-side problem with the group's values (vmapped fields at their first value); built once."""
+        if self._problem is None:
+            problems = _registries()[0]
+            name, values = self.component("problem")
+            self._problem = problems.get(name)(**values)
+        return self._problem
 
     def sampler_kind(self) -> str:
         kind = self.config["sampler"]["name"]
@@ -372,13 +364,64 @@ class Group:
 
 @dataclasses.dataclass
 class Plan:
+    """A validated spec expanded into groups of runs: what the engine executes, built once per spec.
+
+    :meth:`from_spec` is the only validator of a spec's content (its structure is pydantic's, see
+    :func:`~descentlab.engine.spec.parse_spec`): component names and parameters, probes, run count,
+    checkpoints, each group's problem rules, data source and memory, the metrics the probes record (one
+    traced run per problem: a probe the problem cannot serve, or two probes reporting one metric, is a
+    :class:`SpecError`) and the ``[theory]`` section. The plan is kept on the spec, so whoever is handed the
+    spec again (the runner, an executor) gets the same plan, and each group's :class:`GroupProgram` is built
+    once, by :meth:`program`.
+    """
+
     spec: Spec
     groups: list[Group]
     axes: list[str]  # swept "section.field" in enumeration order
+    checkpoints: np.ndarray = dataclasses.field(init=False)
+    metrics: frozenset[str] = frozenset()
+    """The metrics every run records (``batch_loss`` and the probes'), known once the plan is validated."""
+
+    def __post_init__(self):
+        self.checkpoints = checkpoint_steps(self.spec.run.steps, self.spec.run.checkpoints, self.spec.run.spacing)
+        self._programs: dict[int, GroupProgram] = {}
+
+    @classmethod
+    def from_spec(cls, spec: Spec) -> Plan:
+        """The spec's plan, validated (raises :class:`SpecError`); the same object on every call for one spec."""
+        kept = spec._plan
+        if kept is not None and kept.spec is spec:
+            return kept
+        validate_components(spec)
+        the_plan = _expand(spec)
+        cap = memory_cap(spec)
+        for group in the_plan.groups:
+            group.check_problem(cap, 8 if spec.run.dtype == "float64" else 4)
+            group.check_data_source()
+        the_plan.metrics = frozenset(recorded_metrics(the_plan))
+        if spec.theory is not None:
+            theory_spec.validate_theory(spec, the_plan)
+        spec._plan = the_plan
+        return the_plan
+
+    @classmethod
+    def expand(cls, spec: Spec) -> Plan:
+        """The spec's groups of runs without validating anything: for a spec validated elsewhere (a Ray worker
+        is handed one the driver planned)."""
+        return _expand(spec)
 
     @property
     def n_runs(self) -> int:
         return sum(len(g.runs) for g in self.groups)
+
+    def program(self, group: int) -> GroupProgram:
+        """Group ``group``'s program (built on first use, then kept)."""
+        if group not in self._programs:
+            self._programs[group] = GroupProgram(self.spec, self.groups[group], self.checkpoints)
+        return self._programs[group]
+
+    def __getstate__(self) -> dict[str, Any]:  # programs hold problem data and traced functions: rebuilt where used
+        return {**self.__dict__, "_programs": {}}
 
 
 def _format_value(value: Any) -> str:
@@ -387,8 +430,8 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def plan(spec: Spec) -> Plan:
-    """Expand the spec's sweep axes into groups of runs (see the module docstring)."""
+def _expand(spec: Spec) -> Plan:
+    """Expand the spec's sweep axes into groups of runs (see the module docstring); nothing validated."""
     # Axes in the order written; each with its coerced values.
     axes: list[tuple[str, tuple[Any, ...]]] = []
     base: dict[str, dict[str, Any]] = {}
@@ -476,16 +519,3 @@ def _short_labels(paths: Iterable[str]) -> dict[str, str]:
         short = SHORT_NAMES.get(field, field)
         out[path] = path if fields.count(field) > 1 else short
     return out
-
-
-def checkpoint_steps(steps: int, checkpoints: int | list[int], spacing: str = "log") -> np.ndarray:
-    """Sorted unique steps at which probes run: step 0, ~``checkpoints`` spaced steps, the last step."""
-    if isinstance(checkpoints, list):
-        grid = np.asarray(checkpoints, dtype=np.int64)
-        if grid.max() > steps:
-            raise SpecError("run.checkpoints", int(grid.max()), f"checkpoints must be <= run.steps = {steps}")
-    elif spacing == "log":
-        grid = np.unique(np.round(np.geomspace(1, steps, max(checkpoints, 1))).astype(np.int64))
-    else:
-        grid = np.unique(np.round(np.linspace(0, steps, max(checkpoints, 1) + 1)).astype(np.int64))
-    return np.unique(np.concatenate([[0], grid, [steps]])).astype(np.int64)

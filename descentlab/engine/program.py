@@ -24,18 +24,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, NamedTuple
+import os
+import traceback
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from descentlab.engine.plan import Group, Plan, checkpoint_steps, probe_name_options, probe_params
-from descentlab.engine.spec import Spec
+from descentlab.engine.spec import Spec, probe_name_options, probe_params
 from descentlab.params import SpecError
 from descentlab.probes.base import Probe, ProbeContext
 from descentlab.problems.samplers import Sampler
+
+if TYPE_CHECKING:
+    from descentlab.engine.plan import Group, Plan
 
 
 class Carry(NamedTuple):
@@ -306,10 +310,14 @@ class GroupProgram:
         return 4096 + 8 * len(self.checkpoints) * self.metrics_estimate() * 8
 
 
-def recorded_metrics(spec: Spec, the_plan: Plan) -> set[str]:
+def recorded_metrics(the_plan: Plan) -> set[str]:
     """The metrics every run of ``the_plan`` records (``batch_loss`` and the probes'), found by tracing one run
-    per problem without computing it (a problem's host-side data is built, nothing is compiled)."""
-    grid = checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
+    per problem without computing it (a problem's host-side data is built, nothing is compiled).
+
+    A ``ValueError`` raised from a probe's own code while tracing (``accuracy`` on a problem without
+    ``predict``, an ``overlaps`` key the parameters lack) is a :class:`SpecError` naming the probes; anything
+    else propagates.
+    """
     found: set[str] | None = None
     traced: set[str] = set()
     for group in the_plan.groups:
@@ -317,8 +325,16 @@ def recorded_metrics(spec: Spec, the_plan: Plan) -> set[str]:
         if problem in traced:
             continue
         traced.add(problem)
-        program = GroupProgram(spec, group, grid)
+        program = the_plan.program(group.index)
         seeds, hparams = program.example_inputs(1, np.float32)
-        shapes = jax.eval_shape(program.run_one, seeds[0], {k: v[0] for k, v in hparams.items()})
+        try:
+            shapes = jax.eval_shape(program.run_one, seeds[0], {k: v[0] for k, v in hparams.items()})
+        except SpecError:
+            raise
+        except ValueError as err:
+            frames = traceback.extract_tb(err.__traceback__)
+            if frames and f"{os.sep}probes{os.sep}" in frames[-1].filename:
+                raise SpecError("probes", the_plan.spec.probes, str(err).split("\n")[0]) from None
+            raise
         found = set(shapes["curves"]) if found is None else found & set(shapes["curves"])
     return found or set()

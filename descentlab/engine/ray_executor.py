@@ -22,7 +22,7 @@ from typing import Any
 
 from descentlab.engine.executors import ChunkResult, ChunkTask, ProgramCache
 from descentlab.engine.plan import Plan
-from descentlab.engine.spec import Spec, spec_from_dict
+from descentlab.engine.spec import Spec, parse_spec
 from descentlab.params import SpecError
 
 CONNECT_TIMEOUT_S = 5.0
@@ -31,12 +31,13 @@ _CACHES: dict[str, ProgramCache] = {}
 
 
 def execute_chunk(spec_dict: dict[str, Any], task: ChunkTask) -> ChunkResult:
-    """Worker side: rebuild (or reuse) the spec's programs and run one chunk."""
-    spec = spec_from_dict(spec_dict)
+    """Worker side: rebuild (or reuse) the spec's plan and programs and run one chunk (the driver validated the
+    spec: a worker plans it once per process, without validating it again)."""
+    spec = parse_spec(spec_dict)
     key = spec.content_hash()
     if key not in _CACHES:
         _CACHES.clear()  # one spec at a time per worker process keeps memory bounded
-        _CACHES[key] = ProgramCache(spec)
+        _CACHES[key] = ProgramCache(spec, Plan.expand(spec))
     return _CACHES[key].execute(task)
 
 

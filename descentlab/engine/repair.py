@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from descentlab.engine.load import spec_from_dict
 from descentlab.engine.runner import run_spec
-from descentlab.engine.spec import spec_from_dict
 from descentlab.params import SpecError
 from descentlab.store import Store
 

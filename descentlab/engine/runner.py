@@ -17,7 +17,6 @@ import os
 import platform
 import subprocess
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,11 @@ from descentlab.engine.executors import (
     memory_budget_bytes,
     memory_per_run,
 )
-from descentlab.engine.plan import SECTIONS, Plan, plan
+from descentlab.engine.plan import SECTIONS, Plan
 from descentlab.engine.program import GroupProgram
 from descentlab.engine.spec import Spec
 from descentlab.params import SpecError
-from descentlab.store import Store
+from descentlab.store import Store, schema
 
 MAX_CHUNK = 16_384
 HOST_BYTES_PER_CHUNK = 16 << 20
@@ -184,17 +183,18 @@ def _columns(spec: Spec, the_plan: Plan, result: ChunkResult, experiment: str) -
         "name": pa.array([r.name for r in runs], pa.string()),
         "group": np.full(n, group.index, np.int64),
         "seed": np.asarray([r.seed for r in runs], np.int64),
-        "status": pa.array(np.where(diverged, "diverged", "ok").tolist(), pa.string()),
+        "status": pa.array(np.where(diverged, schema.DIVERGED, schema.OK).tolist(), pa.string()),
         "divergence_step": pa.array(np.where(diverged, steps, 0), pa.int64(), mask=~diverged),
     }
+    assert tuple(columns) == schema.RESERVED
     for section in SECTIONS:
         for field, value in group.config[section].items():
             path = f"{section}.{field}"
             swept = path in the_plan.axes
-            columns[f"{section}_{field}"] = pa.array([r.swept[path] for r in runs] if swept else [value] * n)
-    columns["run_batch_size"] = np.full(n, group.batch_size, np.int64)
+            columns[schema.column(path)] = pa.array([r.swept[path] for r in runs] if swept else [value] * n)
+    columns[schema.column("run.batch_size")] = np.full(n, group.batch_size, np.int64)
     for metric, curve in result.curves.items():
-        columns[f"final_{metric}"] = np.asarray(curve[:n, -1], np.float64)
+        columns[schema.final_column(metric)] = np.asarray(curve[:n, -1], np.float64)
     host_metrics = getattr(OPTIMIZERS.get(group.config["optimizer"]["name"]), "host_metrics", None)
     if host_metrics is not None:
         problem = group.problem_instance()
@@ -206,14 +206,14 @@ def _columns(spec: Spec, the_plan: Plan, result: ChunkResult, experiment: str) -
             per_run.append(host_metrics(opt_values, steps=spec.run.steps, batch_size=group.batch_size,
                                         n_examples=n_examples))
         for key in per_run[0] if per_run else ():
-            columns[f"optimizer_{key}"] = pa.array([values[key] for values in per_run])
+            columns[schema.column(f"optimizer.{key}")] = pa.array([values[key] for values in per_run])
     runs_table = pa.table(columns)
 
     n_runs, n_ckpt = next(iter(result.curves.values())).shape if result.curves else (n, 0)
     metrics = sorted(result.curves)
     if metrics:
         values = np.stack([result.curves[m] for m in metrics], axis=-1).astype(np.float64)  # (run, ckpt, metric)
-        checkpoints = _checkpoints(spec)
+        checkpoints = the_plan.checkpoints
         run_ids = np.repeat(columns["run"], n_ckpt * len(metrics))
         step_ids = np.tile(np.repeat(checkpoints, len(metrics)), n_runs)
         metric_ids = np.tile(np.arange(len(metrics), dtype=np.int32), n_runs * n_ckpt)
@@ -231,12 +231,6 @@ def _columns(spec: Spec, the_plan: Plan, result: ChunkResult, experiment: str) -
                                  "step": pa.array([], pa.int64()), "metric": pa.array([], pa.string()),
                                  "value": pa.array([], pa.float64())})
     return runs_table, curves_table
-
-
-def _checkpoints(spec: Spec) -> np.ndarray:
-    from descentlab.engine.plan import checkpoint_steps
-
-    return checkpoint_steps(spec.run.steps, spec.run.checkpoints, spec.run.spacing)
 
 
 @dataclasses.dataclass
@@ -317,47 +311,34 @@ def _compute(spec: Spec, the_plan: Plan, store: Store, experiment: str, executor
             progress(done + tally.computed, the_plan.n_runs, tally.diverged)
 
 
-def check_probes(spec: Spec, the_plan: Plan) -> None:
-    """Trace one run per problem (nothing is computed or compiled) so that a probe the problem cannot serve, or
-    two probes reporting one metric, is a :class:`SpecError` before anything is stored.
-
-    A ``ValueError`` raised from a probe's own code while tracing (``accuracy`` on a problem without
-    ``predict``, an ``overlaps`` key the parameters lack) is such a mismatch; anything else propagates.
-    """
-    from descentlab.engine.program import recorded_metrics
-
-    try:
-        recorded_metrics(spec, the_plan)
-    except SpecError:
-        raise
-    except ValueError as err:
-        frames = traceback.extract_tb(err.__traceback__)
-        if frames and f"{os.sep}probes{os.sep}" in frames[-1].filename:
-            raise SpecError("probes", spec.probes, str(err).split("\n")[0]) from None
-        raise
-
-
-def run_spec(
-    spec: Spec,
+def execute(
+    the_plan: Plan,
     store: Store | str | Path = "runs",
-    force: bool = False,
     executor: Any = None,
+    force: bool = False,
     progress: ProgressFn | None = None,
 ) -> RunSummary:
-    """Run (or resume) every run of ``spec`` and store it; returns what happened.
+    """Run (or resume) every run of a validated plan and store it; returns what happened. The one run loop:
+    ``descentlab run``, a study's experiments and a search's rounds all go through it.
 
-    The experiment row says ``running`` (with this process's pid and host) once the spec has passed
-    every check, ``complete`` or ``partial`` at the end, and ``interrupted`` after a KeyboardInterrupt
-    (which is raised again).
+    The experiment row says ``running`` (with this process's pid and host) once the chunk sizes have passed the
+    memory check, ``complete`` or ``partial`` at the end, and ``interrupted`` after a KeyboardInterrupt (which
+    is raised again). Theory and verdicts are not the engine's: :func:`descentlab.analysis.check_theory` judges
+    the stored runs afterwards.
+
+    Args:
+        the_plan: from :meth:`Plan.from_spec` (validated; its programs are reused).
+        store: the store, or its folder.
+        executor: a :class:`LocalExecutor` (default) or :class:`~descentlab.engine.ray_executor.RayExecutor`.
+        force: recompute runs already stored.
+        progress: called with (runs done, runs total, diverged so far) after every chunk.
     """
     _enable_compilation_cache()
     _use_system_allocator_for_arrow()
+    spec = the_plan.spec
     store = store if isinstance(store, Store) else Store(store)
     executor = executor or LocalExecutor()
-    the_plan = plan(spec)
-    cache = ProgramCache(spec, the_plan)
-    sizes = chunk_sizes(spec, the_plan, cache)
-    check_probes(spec, the_plan)
+    sizes = chunk_sizes(spec, the_plan, ProgramCache(spec, the_plan))
     experiment = spec.content_hash()
     done = _resume_point(store, experiment, force)
     base_row = _base_row(spec, the_plan, store, experiment, executor)
@@ -368,21 +349,23 @@ def run_spec(
     try:
         _compute(spec, the_plan, store, experiment, executor, chunk_tasks(the_plan, done, sizes), len(done), tally,
                  progress)
-        counts = store.status_counts(experiment)
-        stored = sum(counts.values())
-        if spec.theory is not None and spec.theory.predict is not None and stored == the_plan.n_runs:
-            from descentlab.engine.theory_check import check_theory
-
-            check_theory(spec, store, experiment, cache.checkpoints)
     except KeyboardInterrupt:
         store.write_experiment(experiment, {**base_row, "status": "interrupted", "finished_at": _now(),
                                             **tally.timings(), "diverged": None})
         raise
+    counts = store.status_counts(experiment)
+    stored = sum(counts.values())
     store.write_experiment(experiment, {**base_row, "status": "complete" if stored == the_plan.n_runs else "partial",
                                         "finished_at": _now(), **tally.timings(),
-                                        "diverged": counts.get("diverged", 0)})
-    return RunSummary(experiment, the_plan.n_runs, tally.computed, len(done), counts.get("diverged", 0),
+                                        "diverged": counts.get(schema.DIVERGED, 0)})
+    return RunSummary(experiment, the_plan.n_runs, tally.computed, len(done), counts.get(schema.DIVERGED, 0),
                       tally.compile_seconds, tally.run_seconds, tally.store_seconds)
+
+
+def run_spec(spec: Spec, store: Store | str | Path = "runs", force: bool = False, executor: Any = None,
+             progress: ProgressFn | None = None) -> RunSummary:
+    """:func:`execute` the spec's plan (validated on first use, then kept with the spec)."""
+    return execute(Plan.from_spec(spec), store, executor=executor, force=force, progress=progress)
 
 
 def _now() -> str:

@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from descentlab.engine.executors import ProgramCache
-from descentlab.engine.plan import BATCH_SIZE, SECTIONS, Group, Plan, RunPoint, declared_params, plan
+from descentlab.engine.load import spec_from_dict
+from descentlab.engine.plan import BATCH_SIZE, SECTIONS, Group, Plan, RunPoint, declared_params
 from descentlab.engine.runner import (
     _columns,
     _enable_compilation_cache,
@@ -55,7 +56,7 @@ from descentlab.engine.runner import (
     git_commit,
     versions,
 )
-from descentlab.engine.spec import Spec, Sweep, parse_sweep, read_toml, spec_from_dict
+from descentlab.engine.spec import Spec, Sweep, parse_sweep, read_toml
 from descentlab.params import Param, SpecError
 from descentlab.store import Store
 
@@ -211,7 +212,7 @@ def candidate_plan(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
             _set(sub, path, {"grid": values[:2]} if len(values) > 1 else values[0])
         spec = spec_from_dict(sub)
         first_spec = first_spec or spec
-        (group,) = plan(spec).groups
+        (group,) = Plan.from_spec(spec).groups
         runs = []
         for i in members:
             label = ",".join(f"{p.split('.', 1)[1]}={v:.4g}" if isinstance(v, float) else f"{p.split('.', 1)[1]}={v}"
@@ -417,14 +418,12 @@ def default_metric(spec: Spec) -> str:
     watches), else ``loss``."""
     from descentlab.problems import PROBLEMS
 
-    return PROBLEMS.get(plan(spec).groups[0].config["problem"]["name"]).monitor or "loss"
+    return PROBLEMS.get(Plan.from_spec(spec).groups[0].config["problem"]["name"]).monitor or "loss"
 
 
 def check_metric(spec: Spec, metric: str) -> None:
     """Raise SpecError unless the runs of ``spec`` record ``metric`` (``final_`` prefix allowed), before any run."""
-    from descentlab.engine.program import recorded_metrics
-
-    recorded = recorded_metrics(spec, plan(spec))
+    recorded = Plan.from_spec(spec).metrics
     if metric.removeprefix("final_") not in recorded:
         raise SpecError("search.metric", metric, "a metric the probes record; allowed: " + ", ".join(sorted(recorded)))
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from descentlab.params import Param, SpecError
 
@@ -174,7 +174,7 @@ class RunSection(BaseModel):
 
 class TheorySection(BaseModel):
     """A prediction to compare with (``predict``, required) and its options (kind, curve, metric, tolerance, and
-    the prediction's own parameters), checked by :func:`descentlab.engine.theory_check.validate_theory`."""
+    the prediction's own parameters), checked by :func:`descentlab.engine.theory_spec.validate_theory`."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     predict: str
@@ -194,6 +194,13 @@ class Spec(BaseModel):
     run: RunSection
     probes: list[str | dict[str, Any]] = Field(default_factory=lambda: ["metrics"])
     theory: TheorySection | None = None
+    _plan: Any = PrivateAttr(default=None)
+    """The :class:`~descentlab.engine.plan.Plan` that validated this spec (kept, so a spec is planned once)."""
+
+    def __eq__(self, other: object) -> bool:  # the kept plan is not part of a spec's identity
+        return isinstance(other, Spec) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # a spec holds tables: not hashable (content_hash() is its identity)
 
     @field_validator("name")
     @classmethod
@@ -204,7 +211,7 @@ class Spec(BaseModel):
 
     # ------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A plain dict, round-trippable through :func:`spec_from_dict` (sweeps in their TOML form)."""
+        """A plain dict, round-trippable through :func:`parse_spec` (sweeps in their TOML form)."""
         return _plain(self.model_dump(exclude_none=True))
 
     def content_hash(self) -> str:
@@ -251,8 +258,10 @@ def _allowed_fields(loc: tuple) -> str:
     return "allowed: " + ", ".join(model.model_fields)
 
 
-def spec_from_dict(data: Mapping[str, Any]) -> Spec:
-    """Validate a dict (parsed TOML or Python) into a :class:`Spec`, raising :class:`SpecError`."""
+def parse_spec(data: Mapping[str, Any]) -> Spec:
+    """The structure of a dict (parsed TOML or Python) as a :class:`Spec`: sections, field types and sweep syntax
+    (raises :class:`SpecError`). Components and their parameters are checked by
+    :meth:`descentlab.engine.plan.Plan.from_spec`; :func:`descentlab.engine.load.spec_from_dict` does both."""
     if not isinstance(data, Mapping):
         raise SpecError("spec", data, "expected a table of sections")
     check_depth("spec", data)
@@ -268,13 +277,9 @@ def spec_from_dict(data: Mapping[str, Any]) -> Spec:
         data["run"] = dict(data["run"])
         data["run"]["batch_size"] = parse_sweep("run.batch_size", data["run"]["batch_size"])
     try:
-        spec = Spec.model_validate(data)
+        return Spec.model_validate(data)
     except ValidationError as err:
         raise _pydantic_error(err) from None
-    from descentlab.engine.plan import validate_components
-
-    validate_components(spec)
-    return spec
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -297,11 +302,6 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise SpecError("spec", str(path), f"at most {MAX_DEPTH} levels of nested tables and arrays") from None
     check_depth("spec", data)
     return data
-
-
-def load_spec(path: str | Path, overrides: list[str] | None = None) -> Spec:
-    """Read a TOML spec file, apply ``--set a.b=value`` overrides, validate."""
-    return spec_from_dict(apply_overrides(read_toml(path), overrides or []))
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -363,3 +363,34 @@ def coerce_all(field: str, param: Param, value: Any) -> Any:
     if isinstance(value, Sweep):
         return Sweep(values=tuple(param.coerce(field, v) for v in value.values))
     return param.coerce(field, value)
+
+
+PROBE_EVERY = Param("int", 1, "measure at every k-th checkpoint only (and at the first and last); skipped "
+                    "checkpoints cost nothing and store no value", low=1, high=1_000_000)
+
+
+def probe_params(entry) -> dict[str, Param]:
+    """A probe's declared options and the engine's own ``every``."""
+    return {**entry.params, "every": PROBE_EVERY}
+
+
+def probe_name_options(item: str | dict[str, Any], field: str) -> tuple[str, dict[str, Any]]:
+    """A ``probes`` entry (a name, or a table with ``name`` and options) as (name, options)."""
+    if isinstance(item, str):
+        return item, {}
+    if "name" not in item or not isinstance(item["name"], str):
+        raise SpecError(f"{field}.name", item, "a probe table needs a string 'name'")
+    return item["name"], {k: v for k, v in item.items() if k != "name"}
+
+
+def checkpoint_steps(steps: int, checkpoints: int | list[int], spacing: str = "log") -> np.ndarray:
+    """Sorted unique steps at which probes run: step 0, ~``checkpoints`` spaced steps, the last step."""
+    if isinstance(checkpoints, list):
+        grid = np.asarray(checkpoints, dtype=np.int64)
+        if grid.max() > steps:
+            raise SpecError("run.checkpoints", int(grid.max()), f"checkpoints must be <= run.steps = {steps}")
+    elif spacing == "log":
+        grid = np.unique(np.round(np.geomspace(1, steps, max(checkpoints, 1))).astype(np.int64))
+    else:
+        grid = np.unique(np.round(np.linspace(0, steps, max(checkpoints, 1) + 1)).astype(np.int64))
+    return np.unique(np.concatenate([[0], grid, [steps]])).astype(np.int64)

@@ -22,6 +22,7 @@ import pandas as pd
 from descentlab.params import SpecError
 from descentlab.report import figures as F
 from descentlab.store import Store
+from descentlab.store.schema import swept_axes
 
 STYLES = ("-", "-.")
 PREFERRED = ("population_risk", "test_loss", "loss", "train_loss", "excess_risk", "suboptimality")
@@ -65,7 +66,7 @@ def compare_figure(store: Store, experiment_a: str, experiment_b: str, metric: s
         if metric not in stored:
             raise SpecError("--metric", metric, f"metrics of {info['name']} ({ref}): " + ", ".join(stored))
     # colour groups by the union of both experiments' swept values, so shared settings share a colour
-    axes = list(dict.fromkeys([*F.swept_axes(data[0][0]), *F.swept_axes(data[1][0])]))
+    axes = list(dict.fromkeys([*swept_axes(data[0][0]), *swept_axes(data[1][0])]))
     keys = [a for a in axes if all(a in runs for runs, _, _ in data)]
     labels: dict[tuple, str] = {}
     for runs, _, _ in data:

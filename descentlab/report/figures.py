@@ -25,7 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-NON_AXES = {"experiment", "run", "name", "group", "seed", "status", "divergence_step"}
+from descentlab.store.schema import DIVERGED, OK, swept_axes
+
 BAND = (0.1, 0.9)
 BAND_COLUMNS = ["group", "metric", "step", "mean", "lo", "hi", "n", "min", "max"]
 MAX_LEGEND = 10
@@ -48,19 +49,6 @@ STYLE = {
     "text.parse_math": False,  # names and values a user wrote are text, never mathtext ("$\\frac{$" would crash)
 }
 THEORY_STYLE = {"linestyle": "--", "linewidth": 1.6, "color": "black"}
-
-
-def _varies(column: pd.Series) -> bool:
-    """Whether ``column`` holds more than one distinct value (unhashable values are compared as text)."""
-    try:
-        return column.nunique(dropna=False) > 1
-    except TypeError:
-        return column.astype(str).nunique(dropna=False) > 1
-
-
-def swept_axes(runs: pd.DataFrame) -> list[str]:
-    """Columns of ``runs`` that vary across runs (hyperparameters; not seeds, statuses or finals)."""
-    return [c for c in runs.columns if c not in NON_AXES and not c.startswith("final_") and _varies(runs[c])]
 
 
 def axis_label(column: str) -> str:
@@ -121,7 +109,7 @@ def _group_table(runs: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
     unique, first = np.unique(codes, return_index=True)
     table = runs.iloc[first].set_index(pd.Index(unique, name="_group"))
     status = runs["status"].to_numpy()
-    for column, weights in (("_runs", None), ("_ok", status == "ok"), ("_diverged", status == "diverged")):
+    for column, weights in (("_runs", None), ("_ok", status == OK), ("_diverged", status == DIVERGED)):
         table[column] = np.bincount(codes, weights, minlength=len(unique)).astype(np.int64)
     return table
 
@@ -479,7 +467,7 @@ def _heatmap_grid(runs: pd.DataFrame, cell: np.ndarray, size: int, metric: str) 
             raise KeyError(f"heatmap: no final metric {metric!r}; stored: "
                            + ", ".join(c[6:] for c in runs.columns if c.startswith("final_")))
         finals = runs[column].to_numpy(float)
-        good = (status == "ok") & ~np.isnan(finals)
+        good = (status == OK) & ~np.isnan(finals)
         numerator = np.bincount(cell[good], weights=finals[good], minlength=size)
         denominator = np.bincount(cell[good], minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -570,18 +558,24 @@ def stability_threshold(row: pd.Series, metric: str = "sharpness") -> tuple[floa
     if eta is None or pd.isna(eta) or float(eta) <= 0:
         return None
     eta = float(eta)
+    from descentlab.theory.stability import (
+        nesterov_sharpness_threshold,
+        preconditioned_sharpness_threshold,
+        sharpness_threshold,
+    )
+
     if metric == "preconditioned_sharpness":
         b1 = row.get("optimizer_b1", 0.9)
         b1 = 0.9 if b1 is None or pd.isna(b1) else float(b1)
-        return (2 + 2 * b1) / ((1 - b1) * eta), "(2+2β₁)/((1−β₁)η)"
+        return preconditioned_sharpness_threshold(eta, b1), "(2+2β₁)/((1−β₁)η)"
     beta = row.get("optimizer_momentum")
     beta = 0.0 if beta is None or pd.isna(beta) else float(beta)
     nesterov = bool(row.get("optimizer_nesterov", False)) or row.get("optimizer_name") == "nesterov"
     if beta == 0.0:
-        return 2.0 / eta, "2/η"
+        return sharpness_threshold(eta), "2/η"
     if nesterov:
-        return (2 + 2 * beta) / ((1 + 2 * beta) * eta), "(2+2β)/((1+2β)η)"
-    return 2 * (1 + beta) / eta, "2(1+β)/η"
+        return nesterov_sharpness_threshold(eta, beta), "(2+2β)/((1+2β)η)"
+    return sharpness_threshold(eta, beta), "2(1+β)/η"
 
 
 def _stability_lines(ax, panel: pd.DataFrame, metric: str, color_col: str | None, colors: dict, top: float) -> None:

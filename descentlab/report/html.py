@@ -21,6 +21,7 @@ import pandas as pd
 from descentlab.report import figures as F
 from descentlab.report.reading import read_curves
 from descentlab.store import Store
+from descentlab.store.schema import swept_axes
 
 MAX_TABLE_ROWS = 1000
 """Most rows of the runs table in a report page; the page says how many more the store holds."""
@@ -94,7 +95,7 @@ def runs_table(runs: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     """The sortable runs table: the first ``max_rows`` runs, and a note on how many more are stored."""
     if runs.empty:
         return "<p>No runs stored.</p>"
-    axes = F.swept_axes(runs)
+    axes = swept_axes(runs)
     finals = [c for c in runs.columns if c.startswith("final_")]
     cols = ["run", "name", *axes, "seed", "status", "divergence_step", *finals]
     cols = [c for c in dict.fromkeys(cols) if c in runs.columns]
@@ -170,7 +171,7 @@ def diverged_block(runs: pd.DataFrame) -> str:
     if runs.empty or not (runs["status"] == "diverged").any():
         return ""
     bad = runs[runs["status"] == "diverged"]
-    axes = F.swept_axes(runs)
+    axes = swept_axes(runs)
     where = ""
     if axes:
         groups = bad.groupby(axes, dropna=False, sort=True).size()
@@ -205,20 +206,14 @@ def provenance(info: dict) -> str:
 def default_figures(store: Store, experiment: str, folder: Path, runs: pd.DataFrame,
                     bands: F.Bands) -> list[tuple[str, str]]:
     """Learning curves for each recorded metric (up to four) and the final-value sweep, from ``bands``."""
-    from descentlab.engine.theory_check import CURVE_TO_METRIC, stored_theory
-
     name = store.experiment_row(experiment)["name"]
-    theory = stored_theory(store, experiment)
+    theory = store.theory(experiment)
     verdicts = store.verdicts(experiment)
     out = []
     stored = bands.metrics
     if not stored:
         return out
-    theory_metric = None
-    if theory is not None:  # the metric the theory speaks about (the spec's theory.metric, else the curve's)
-        spec_theory = (json.loads(store.experiment_row(experiment).get("spec") or "{}").get("theory") or {})
-        curve = theory["curve"].iloc[0]
-        theory_metric = spec_theory.get("metric") or CURVE_TO_METRIC.get(curve, curve)
+    theory_metric = theory["metric"].iloc[0] if theory is not None else None  # the metric the theory speaks about
     # probe metrics get their own panels (automatic_figures); learning curves are for the rest
     metrics = [m for m in stored if not F.is_probe_metric(m) or m == theory_metric] or stored
     metrics = sorted(metrics, key=lambda m: m != theory_metric)  # the theory's metric comes first

@@ -1,4 +1,5 @@
-"""The DuckDB catalog: every stored experiment as SQL views ``experiments``, ``runs``, ``curves``, ``verdicts``.
+"""The DuckDB catalog: every stored experiment as SQL views ``experiments``, ``runs``, ``curves``, ``verdicts``,
+``theory`` (predicted curves; the tables are described in :mod:`descentlab.store.schema`).
 
 The Parquet files a view reads are the ones the :class:`~descentlab.store.Store` vouches for (its
 readable experiments and the chunks that pass their check), opened by PyArrow as datasets and
@@ -25,9 +26,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from descentlab.store.store import CURVES, EXPERIMENT, RUNS, VERDICTS, Store
+from descentlab.store.store import CURVES, EXPERIMENT, RUNS, THEORY, VERDICTS, Store
 
-VIEWS = ("experiments", "runs", "curves", "verdicts")
+VIEWS = ("experiments", "runs", "curves", "verdicts", "theory")
 
 EMPTY = {
     "experiments": "SELECT NULL::VARCHAR AS experiment, NULL::VARCHAR AS name WHERE false",
@@ -36,6 +37,8 @@ EMPTY = {
                "NULL::VARCHAR AS metric, NULL::DOUBLE AS value WHERE false"),
     "verdicts": ("SELECT NULL::VARCHAR AS experiment, NULL::VARCHAR AS claim, NULL::BOOLEAN AS passed, "
                  "NULL::DOUBLE AS figure WHERE false"),
+    "theory": ("SELECT NULL::VARCHAR AS experiment, NULL::BIGINT AS step, NULL::DOUBLE AS value, "
+               "NULL::VARCHAR AS prediction, NULL::VARCHAR AS curve WHERE false"),
 }
 
 CONFINED = {
@@ -56,8 +59,9 @@ def view_files(store: Store) -> dict[str, list[Path]]:
     for experiment in store.experiments():
         folder = store.experiment_dir(experiment)
         files["experiments"].append(folder / EXPERIMENT)
-        if (folder / VERDICTS).is_file():
-            files["verdicts"].append(folder / VERDICTS)
+        for view, name in (("verdicts", VERDICTS), ("theory", THEORY)):
+            if (folder / name).is_file():
+                files[view].append(folder / name)
         for chunk in store.chunk_dirs(experiment):
             files["runs"].append(chunk / RUNS)
             files["curves"].append(chunk / CURVES)

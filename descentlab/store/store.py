@@ -500,16 +500,35 @@ class Store:
 
     # ---- verdicts ----------------------------------------------------------------------------
     def write_verdicts(self, experiment: str, rows: Iterable[dict[str, Any]], control: str = "") -> None:
-        """Store the verdicts of the experiment's study (``control = ""``) or of one of its controls, replacing
-        the earlier verdicts of that same control and keeping the others'."""
-        rows = [{"experiment": experiment, "control": control, **r} for r in rows]
+        """Add the verdicts of one judge of the experiment — its spec's ``[theory]`` section (``study = ""``) or a
+        study, for the study itself (``control = ""``) or one of its controls — replacing that judge's earlier
+        verdicts and keeping everybody else's."""
+        rows = [{"experiment": experiment, "control": control, "study": "", **r} for r in rows]
         if not rows:
             return
+        judge = (control, rows[0]["study"])
         kept = self.verdicts(experiment, control=None)
         if len(kept):
-            kept = kept[kept["control"] != control]
+            study = kept["study"].fillna("") if "study" in kept else ""
+            kept = kept[~((kept["control"] == judge[0]) & (study == judge[1]))]
         table = pa.Table.from_pylist(kept.to_dict("records") + rows) if len(kept) else pa.Table.from_pylist(rows)
         write_table_atomically(table, self.experiment_dir(experiment) / VERDICTS)
+
+    def write_theory(self, experiment: str, table: pa.Table) -> None:
+        """Store the experiment's predicted curves (the ``theory`` table: ``experiment, step, value, prediction,
+        curve`` and the swept axes' columns), replacing earlier ones."""
+        write_table_atomically(table, self.experiment_dir(experiment) / THEORY)
+
+    def theory(self, experiment: str):
+        """The experiment's ``theory`` table as a pandas DataFrame (None when it has none or it does not read)."""
+        path = self.experiment_dir(experiment) / THEORY
+        if not path.is_file():
+            return None
+        try:
+            return pq.read_table(path).to_pandas()
+        except (OSError, pa.ArrowException):
+            self._warn(path, "not a readable Parquet file")
+            return None
 
     # ---- reading -----------------------------------------------------------------------------
     def read(self, experiment: str, table: str):

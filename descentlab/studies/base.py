@@ -22,12 +22,14 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from descentlab.analysis.verdicts import verdict_rows
 from descentlab.engine.runner import ProgressFn
 from descentlab.engine.spec import Spec
 from descentlab.experiment import Experiment, Result
 from descentlab.params import Param, SpecError, check_params
 from descentlab.registry import Registry
 from descentlab.store import Store
+from descentlab.theory.verdict import Verdict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +77,7 @@ class StudyOptions:
 class Analysis:
     """What a study concludes: verdicts (the first is the headline), figures, a summary table."""
 
-    verdicts: list[Any]
+    verdicts: list[Verdict]
     figures: list[tuple[str, str]]
     summary: pd.DataFrame
 
@@ -177,11 +179,7 @@ def run_study(
     if control:  # a control's report sits beside the study's, inside the store's known report folder
         folder = folder / "controls" / control
     analysis = study.analyze(results, folder, options)
-    store.write_verdicts(primary.experiment, [
-        {"study": name, "control": control, "headline": i == 0, "claim": study.claim, "passed": bool(v.passed),
-         "figure": float(v.figure), "what": v.what, "tolerance": float(v.tolerance), "line": v.line()}
-        for i, v in enumerate(analysis.verdicts)
-    ], control=control)
+    store.write_verdicts(primary.experiment, verdict_rows(analysis.verdicts, study.claim, study=name), control=control)
     path = folder / "index.html"
     if report:
         path = write_report(store, primary.experiment, folder, figures=analysis.figures, claim=study.claim,

@@ -55,7 +55,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from descentlab.engine.spec import Spec, spec_from_dict
+from descentlab.engine.load import spec_from_dict
+from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.optim.dpsgd import dp_epsilon
 from descentlab.report import figures as F

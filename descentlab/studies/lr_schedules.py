@@ -51,11 +51,13 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from descentlab.engine.spec import Spec, spec_from_dict
+from descentlab.engine.load import spec_from_dict
+from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.optim import SCHEDULES
 from descentlab.params import Param
 from descentlab.report import figures as F
+from descentlab.store.schema import ok_runs, section_values, seed_mean
 from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict, fit_power_law, verdict
 
@@ -99,20 +101,13 @@ def seed_mean_by_label(result: Result) -> tuple[pd.DataFrame, pd.DataFrame]:
     runs = result.runs.copy()
     runs["label"] = runs.apply(label, axis=1)
     curves = result.curves
-    data = curves[curves.metric == METRIC].merge(runs[["run", "label", "status"]], on="run")
-    data = data[data.status == "ok"]
-    means = data.groupby(["label", "step"])["value"].agg(["mean", "std", "count"]).reset_index()
-    means["stderr"] = means["std"] / np.sqrt(means["count"])
-    return runs, means
+    return runs, seed_mean(runs, curves, METRIC, by=["label"])
 
 
 def exact_curve(row: pd.Series, steps: np.ndarray, total: int, power: float | None = None) -> np.ndarray:
     """The exact recursion's expected excess risk for ``row``'s run (its polynomial power replaced by ``power``)."""
-    params = {k[len("problem_"):]: row[k] for k in row.index if k.startswith("problem_") and k != "problem_name"}
-    params = {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items() if not pd.isna(v)}
-    schedule = {k[len("schedule_"):]: row[k] for k in row.index
-                if k.startswith("schedule_") and k != "schedule_name" and not pd.isna(row[k])}
-    schedule = {k: (v.item() if hasattr(v, "item") else v) for k, v in schedule.items()}
+    params = section_values(row, "problem")
+    schedule = section_values(row, "schedule")
     if power is not None:
         schedule["power"] = power
     out = PREDICTIONS.get("sgd_least_squares").predict(
@@ -251,11 +246,9 @@ class LRSchedules(Study):
         for result in results:
             runs = result.runs.copy()
             runs["label"] = runs.apply(label, axis=1)
-            for name, group in runs[runs.status == "ok"].groupby("label"):
+            for name, group in ok_runs(runs).groupby("label"):
                 row = group.iloc[0]
-                params = {k[len("schedule_"):]: (row[k].item() if hasattr(row[k], "item") else row[k])
-                          for k in row.index if k.startswith("schedule_") and k != "schedule_name"
-                          and not pd.isna(row[k])}
+                params = section_values(row, "schedule")
                 schedule = SCHEDULES.get(row["schedule_name"]).build(float(row["optimizer_learning_rate"]), total,
                                                                      **params)
                 tau = float(np.sum(jax.vmap(schedule)(jnp.arange(total))))

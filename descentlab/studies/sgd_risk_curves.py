@@ -47,10 +47,12 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from descentlab.engine.spec import Spec, spec_from_dict
+from descentlab.engine.load import spec_from_dict
+from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.params import Param
 from descentlab.report import figures as F
+from descentlab.store.schema import DIVERGED, section_values, seed_mean
 from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict, verdict
 
@@ -91,20 +93,12 @@ def exact_finite_d(steps: np.ndarray, params: dict) -> np.ndarray:
 def theory_params(runs: pd.DataFrame, spectrum: str, lr: float) -> dict:
     """The prediction's parameters, read from the stored runs (so theory sees what ran)."""
     row = runs[(runs.problem_spectrum == spectrum) & (runs.optimizer_learning_rate == lr)].iloc[0]
-    problem = {k[len("problem_"):]: row[k] for k in runs.columns if k.startswith("problem_") and k != "problem_name"}
-    problem = {k: (v.item() if hasattr(v, "item") else v) for k, v in problem.items() if not pd.isna(v)}
-    return {**problem, "learning_rate": float(lr), "batch_size": int(row.run_batch_size)}
+    return {**section_values(row, "problem"), "learning_rate": float(lr), "batch_size": int(row.run_batch_size)}
 
 
 def seed_means(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Mean, standard error and count of the risk over seeds, per (spectrum, lr, step)."""
-    data = curves[curves.metric == METRIC].merge(
-        runs[["run", "problem_spectrum", "optimizer_learning_rate", "status"]], on="run")
-    data = data[data.status == "ok"]
-    grouped = data.groupby(["problem_spectrum", "optimizer_learning_rate", "step"])["value"]
-    out = grouped.agg(["mean", "std", "count"]).reset_index()
-    out["stderr"] = out["std"] / np.sqrt(out["count"])
-    return out
+    return seed_mean(runs, curves, METRIC, by=["problem_spectrum", "optimizer_learning_rate"])
 
 
 def _max_z(mean: np.ndarray, stderr: np.ndarray, exact: np.ndarray) -> float:
@@ -124,7 +118,7 @@ def compare(runs: pd.DataFrame, curves: pd.DataFrame, predictor: Predictor = det
         predicted = predictor(steps, params)
         exact = reference(steps, params)
         n_diverged = int((runs[(runs.problem_spectrum == spectrum) & (runs.optimizer_learning_rate == lr)]
-                          .status == "diverged").sum())
+                          .status == DIVERGED).sum())
         rows.append({
             "spectrum": spectrum, "lr": lr, "seeds": int(sub["count"].max()), "diverged": n_diverged,
             "final risk (mean)": sub["mean"].iloc[-1], "final risk (ODE)": predicted[-1],

@@ -73,7 +73,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from descentlab.engine.spec import Spec, spec_from_dict
+from descentlab.engine.load import spec_from_dict
+from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.params import Param
 from descentlab.problems.l1_regression import L1Regression

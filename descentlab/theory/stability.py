@@ -51,6 +51,17 @@ def sharpness_threshold(learning_rate: float, momentum: float = 0.0) -> float:
     return 2.0 * (1.0 + momentum) / learning_rate
 
 
+def nesterov_sharpness_threshold(learning_rate: float, momentum: float) -> float:
+    r"""(2 + 2β)/((1 + 2β)η): the edge-of-stability line of Nesterov momentum.
+
+    On a quadratic mode of curvature λ, Nesterov's iteration :math:`x_{t+1} = y_t - \eta\lambda y_t`,
+    :math:`y_{t+1} = x_{t+1} + \beta(x_{t+1} - x_t)` has characteristic polynomial
+    :math:`z^2 - (1+\beta)(1-\eta\lambda)z + \beta(1-\eta\lambda)`; its roots leave the unit disc through
+    :math:`z = -1` when :math:`\eta\lambda = (2+2\beta)/(1+2\beta)`.
+    """
+    return (2.0 + 2.0 * momentum) / ((1.0 + 2.0 * momentum) * learning_rate)
+
+
 def preconditioned_sharpness_threshold(learning_rate: float, beta1: float = 0.9) -> float:
     """(2 + 2β₁)/((1 − β₁)η): the stability limit of λ_max(P⁻¹H) for EMA-momentum adaptive methods."""
     return (2.0 + 2.0 * beta1) / ((1.0 - beta1) * learning_rate)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from descentlab.engine.plan import checkpoint_steps, plan
-from descentlab.engine.spec import spec_from_dict
+from descentlab.engine.load import spec_from_dict
+from descentlab.engine.plan import Plan
+from descentlab.engine.spec import checkpoint_steps
 from tests.conftest import small_spec_dict
 
 
@@ -15,7 +16,7 @@ def test_float_axes_are_vmapped_and_shape_axes_static():
         problem={"dim": {"grid": [8, 16]}, "noise": {"grid": [0.0, 0.1]}},
         optimizer={"learning_rate": {"logspace": [0.1, 1.0, 3]}},
     ))
-    p = plan(spec)
+    p = Plan.from_spec(spec)
     assert len(p.groups) == 2  # one per dimension
     assert p.n_runs == 2 * 2 * 3 * 3
     for group in p.groups:
@@ -29,14 +30,14 @@ def test_optimizer_name_and_batch_size_axes_are_static():
         optimizer={"name": {"grid": ["sgd", "adam"]}, "learning_rate": 0.1},
         run={"steps": 10, "batch_size": {"grid": [1, 4]}},
     ))
-    p = plan(spec)
+    p = Plan.from_spec(spec)
     assert len(p.groups) == 4
     assert sorted((g.config["optimizer"]["name"], g.batch_size) for g in p.groups) == [
         ("adam", 1), ("adam", 4), ("sgd", 1), ("sgd", 4)]
 
 
 def test_run_indices_names_and_seeds():
-    p = plan(spec_from_dict(small_spec_dict()))
+    p = Plan.from_spec(spec_from_dict(small_spec_dict()))
     runs = [r for g in p.groups for r in g.runs]
     assert [r.index for r in runs] == list(range(6))
     assert [r.seed for r in runs] == [0, 1, 2, 0, 1, 2]
@@ -45,7 +46,7 @@ def test_run_indices_names_and_seeds():
 
 
 def test_defaults_are_filled_in():
-    group = plan(spec_from_dict(small_spec_dict())).groups[0]
+    group = Plan.from_spec(spec_from_dict(small_spec_dict())).groups[0]
     assert group.config["problem"]["teacher"] == "flat"
     assert group.config["schedule"] == {"name": "constant"}
     assert group.sampler_kind() == "stream"
@@ -73,7 +74,7 @@ def test_runs_are_the_product_of_the_axes_in_written_order():
         optimizer={"name": {"grid": ["sgd", "adam"]}, "learning_rate": {"logspace": [0.1, 1.0, 3]}},
         run={"steps": 10, "seeds": 2, "batch_size": {"grid": [1, 4]}},
     ))
-    p = plan(spec)
+    p = Plan.from_spec(spec)
     assert p.axes == ["problem.dim", "problem.noise", "optimizer.name", "optimizer.learning_rate", "run.batch_size"]
     lrs = np.geomspace(0.1, 1.0, 3)
     expected = {}
@@ -113,7 +114,7 @@ def test_a_ten_million_run_sweep_plans_without_per_run_objects():
         optimizer={"learning_rate": {"logspace": [0.01, 1.0, 100_000]}}, run={"steps": 10, "seeds": 100}))
     tracemalloc.start()
     start = time.perf_counter()
-    p = plan(spec)
+    p = Plan.from_spec(spec)
     elapsed = time.perf_counter() - start
     held = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from descentlab.engine.spec import Sweep, apply_overrides, load_spec, parse_sweep, spec_from_dict
+from descentlab.engine.load import load_spec, spec_from_dict
+from descentlab.engine.spec import Sweep, apply_overrides, parse_sweep
 from descentlab.params import SpecError
 from tests.conftest import small_spec_dict
 

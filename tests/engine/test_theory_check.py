@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from descentlab.engine import run_spec, spec_from_dict
-from descentlab.engine.theory_check import stored_theory
+from descentlab import Experiment
+from descentlab.engine import spec_from_dict
 from descentlab.params import SpecError
 from descentlab.store import Store, query
 from tests.conftest import small_spec_dict
@@ -21,10 +21,10 @@ def theory_spec(**theory):
 
 
 def test_exact_prediction_passes_and_lands_in_the_store(tmp_path):
-    summary = run_spec(theory_spec(), tmp_path)
+    summary = Experiment(theory_spec()).run(tmp_path).summary
     verdicts = query(tmp_path, "select * from verdicts")
     assert len(verdicts) == 1 and bool(verdicts.passed[0]), verdicts.line[0]
-    theory = stored_theory(Store(tmp_path), summary.experiment)
+    theory = Store(tmp_path).theory(summary.experiment)
     assert set(theory.optimizer_learning_rate) == {0.3, 1.0}
     assert (theory.groupby("optimizer_learning_rate").step.count() == len(theory.step.unique())).all()
     html = (Store(tmp_path).experiment_dir(summary.experiment) / "report").exists()
@@ -32,7 +32,7 @@ def test_exact_prediction_passes_and_lands_in_the_store(tmp_path):
 
 
 def test_a_wrong_prediction_fails(tmp_path):
-    run_spec(theory_spec(noise=0.5), tmp_path)  # the theory is told the labels are much noisier
+    Experiment(theory_spec(noise=0.5)).run(tmp_path)  # the theory is told the labels are much noisier
     verdicts = query(tmp_path, "select * from verdicts")
     assert not bool(verdicts.passed[0]) and verdicts.figure[0] > 10
 

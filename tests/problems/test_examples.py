@@ -13,7 +13,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @pytest.mark.parametrize("name", PROBLEMS.names())
 def test_each_problem_has_a_valid_example(name):
-    from descentlab.engine.spec import load_spec
+    from descentlab.engine.load import load_spec
 
     path = EXAMPLES / f"{name}.toml"
     assert path.exists(), f"missing example spec {path}"

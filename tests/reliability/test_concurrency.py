@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from descentlab.engine import plan, run_spec, spec_from_dict
+from descentlab.engine import Plan, run_spec, spec_from_dict
 from descentlab.engine.executors import ProgramCache, blocks_per_call, memory_per_run
 from descentlab.engine.runner import chunk_sizes
 from descentlab.engine.search import to_toml
@@ -63,7 +63,7 @@ def test_two_runs_of_one_spec_with_different_memory_budgets_store_every_run_once
         "run": {"steps": 200, "seeds": 256, "checkpoints": 100, "vmap_width": 8},
     }
     spec = spec_from_dict(body)
-    the_plan = plan(spec)
+    the_plan = Plan.from_spec(spec)
     cache = ProgramCache(spec, the_plan)
     (size, width), = chunk_sizes(spec, the_plan, cache).values()
     assert size < the_plan.n_runs, "the spec must span several chunks"

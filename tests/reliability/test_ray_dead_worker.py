@@ -153,7 +153,7 @@ def test_inside_every_node_is_on_loopback(cluster):
 @inside_only
 def test_inside_a_failing_chunk_comes_back_once_as_itself(cluster):
     from descentlab.engine.executors import ChunkTask
-    from descentlab.engine.plan import plan
+    from descentlab.engine.plan import Plan
     from descentlab.engine.ray_executor import RayExecutor
 
     address, _ = cluster
@@ -161,7 +161,7 @@ def test_inside_a_failing_chunk_comes_back_once_as_itself(cluster):
     bad = ChunkTask(group=7, runs=(0, 1, 2, 3), size=4, width=4, chunk_id="no-such-group")
     start = time.monotonic()
     with pytest.raises(IndexError):
-        list(RayExecutor(address=address, max_retries=3).map(spec, plan(spec), [bad]))
+        list(RayExecutor(address=address, max_retries=3).map(spec, Plan.from_spec(spec), [bad]))
     assert time.monotonic() - start < 60
 
 

@@ -10,9 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from descentlab.engine.theory_check import THEORY
 from descentlab.store import Store
-from descentlab.store.store import write_table_atomically
 
 LRS = [0.05, 0.1, 0.2, 0.4]
 MOMENTA = [0.0, 0.5, 0.9]
@@ -77,8 +75,8 @@ def build_experiment(store: Store, experiment: str = "abc123def4560000", name: s
         table.insert(0, "experiment", experiment)
         table["prediction"] = "toy_exponential"
         table["curve"] = "loss"
-        write_table_atomically(pa.Table.from_pandas(table, preserve_index=False),
-                               store.experiment_dir(experiment) / THEORY)
+        table["metric"] = "loss"
+        store.write_theory(experiment, pa.Table.from_pandas(table, preserve_index=False))
         store.write_verdicts(experiment, [{"study": "", "claim": "loss follows toy_exponential", "passed": True,
                                            "figure": 0.031, "what": "max relative error", "tolerance": 0.05,
                                            "line": "verdict: pass 0.031 (max relative error, tolerance 0.05)"}])

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from descentlab.engine.theory_check import stored_theory
 from descentlab.report import figures as F
 from tests.report.conftest import LRS, MOMENTA, SEEDS
 
@@ -24,7 +23,7 @@ def dashed(ax) -> list:
 def data(synthetic_store):
     experiment = synthetic_store.experiments()[0]
     return (synthetic_store.read(experiment, "runs"), synthetic_store.read(experiment, "curves"),
-            stored_theory(synthetic_store, experiment))
+            synthetic_store.theory(experiment))
 
 
 def test_learning_curves_facets_colours_theory_and_log_axes(data):

@@ -72,3 +72,19 @@ def test_preconditioned_threshold_with_a_frozen_preconditioner(beta1):
         assert bool(np.linalg.norm(x) < 1.0) is stable
     line = PREDICTIONS.get("adaptive_edge_of_stability").predict(np.array([0]), learning_rate=0.01, beta1=0.9)
     assert line["preconditioned_sharpness"][0] == pytest.approx(3800.0)
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.3, 0.9])
+def test_nesterov_threshold_is_where_the_iteration_leaves_the_unit_disc(beta):
+    """Nesterov on a mode of curvature λ: spectral radius of the 2×2 iteration crosses 1 at the threshold."""
+    from descentlab.theory.stability import nesterov_sharpness_threshold
+
+    eta = 0.1
+    edge = nesterov_sharpness_threshold(eta, beta)
+
+    def radius(lam: float) -> float:
+        a = 1 - eta * lam
+        step = np.array([[(1 + beta) * a, -beta * a], [1.0, 0.0]])  # (y_{t+1}, y_t) from (y_t, y_{t-1})
+        return float(np.max(np.abs(np.linalg.eigvals(step))))
+
+    assert radius(edge * 0.999) < 1 < radius(edge * 1.001)
