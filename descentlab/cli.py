@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 import typer.core
@@ -25,9 +25,6 @@ from rich.table import Table
 from rich.text import Text
 
 from descentlab.params import SpecError
-
-if TYPE_CHECKING:
-    from descentlab.studies import StudyOptions
 
 console = Console(markup=False)
 err_console = Console(stderr=True, markup=False)
@@ -267,9 +264,8 @@ def run(
                 raise SpecError("--scale", scale, "allowed: 'default', 'paper'")
             options = check_options(target, StudyOptions(quick=quick, scale=scale, overrides=tuple(set_),
                                                          extra=_parse_extra(option), control=control))
-            experiments += _study_experiments(target, options)
             outcome = run_study(target, _store(ctx), options, force=force, executor=runner, progress=progress,
-                                report=report)
+                                report=report, started=experiments.append)
             progress.close()
             for result in outcome.results:
                 console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
@@ -323,17 +319,6 @@ def _run_spec_file(ctx: typer.Context, target: str, set_: list[str], quick: bool
     for _, verdict in verdicts.iterrows():
         console.print(verdict["line"], highlight=False, soft_wrap=True)
     return bool(len(verdicts)) and not bool(verdicts["passed"].iloc[0])
-
-
-def _study_experiments(name: str, options: StudyOptions) -> list[str]:
-    """Hashes of a study's experiments as :func:`run_study` builds them (follow-up experiments not included)."""
-    from descentlab.experiment import Experiment
-    from descentlab.studies import STUDIES
-
-    experiments = [Experiment(spec) for spec in STUDIES.get(name, "study")().specs(options)]
-    if options.overrides:
-        experiments = [e.with_overrides(list(options.overrides)) for e in experiments]
-    return [e.hash for e in experiments]
 
 
 def _interrupted(ctx: typer.Context, experiments: list[str]) -> NoReturn:
@@ -582,6 +567,9 @@ def sweep(
     seed: Annotated[int | None, typer.Option(help="seed of the random / Sobol candidates")] = None,
     out: Annotated[Path | None, typer.Option(help="folder of the best specs (default: <store>/search)")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="override: path.to.field=value")] = [],  # noqa: B006
+    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    address: Annotated[str | None, typer.Option(help="ray: 'auto' or HOST:PORT of a running cluster; "
+                                                     "none starts a local instance")] = None,
 ) -> None:
     """Search a spec's ranges (grid, random, Sobol, successive halving); write the best as runnable specs."""
     from descentlab.engine.search import load_search_file, search
@@ -594,7 +582,7 @@ def sweep(
         given = {"method": method, "n": n, "metric": metric, "mode": mode, "top": top, "eta": eta, "seed": seed,
                  "out": out}
         options.update({k: v for k, v in given.items() if v is not None})
-        result = search(data, store=_store(ctx), **options)
+        result = search(data, store=_store(ctx), executor=_executor(executor, address), **options)
     except SpecError as err:
         fail(str(err))
     table = Table(title=f"{result.method} search · {result.mode} {result.metric} · best {len(result.best)}")

@@ -317,6 +317,9 @@ class Group:
         if not isinstance(self.runs, RunGrid | ExplicitRuns):
             self.runs = ExplicitRuns(self.runs)
 
+    def __getstate__(self) -> dict[str, Any]:  # the problem's host data is rebuilt where it is used
+        return {**self.__dict__, "_problem": None}
+
     def component(self, section: str) -> tuple[str, dict[str, Any]]:
         values = dict(self.config[section])
         return values.pop("name"), values
@@ -362,6 +365,16 @@ class Group:
                                 f"at most the dataset size {problem.n_examples} of {problem.name!r}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """How a plan's runs are stored: the experiment's id, name and description, and the record kept as its spec."""
+
+    experiment: str
+    name: str
+    description: str
+    record: dict[str, Any]
+
+
 @dataclasses.dataclass
 class Plan:
     """A validated spec expanded into groups of runs: what the engine executes, built once per spec.
@@ -381,6 +394,9 @@ class Plan:
     checkpoints: np.ndarray = dataclasses.field(init=False)
     metrics: frozenset[str] = frozenset()
     """The metrics every run records (``batch_loss`` and the probes'), known once the plan is validated."""
+    identity: Identity | None = None
+    """How the runs are stored; by default the spec's own (:meth:`stored_as`). A search's plan, whose runs are its
+    candidates rather than the spec's product grid, names its experiment itself."""
 
     def __post_init__(self):
         self.checkpoints = checkpoint_steps(self.spec.run.steps, self.spec.run.checkpoints, self.spec.run.spacing)
@@ -404,15 +420,17 @@ class Plan:
         spec._plan = the_plan
         return the_plan
 
-    @classmethod
-    def expand(cls, spec: Spec) -> Plan:
-        """The spec's groups of runs without validating anything: for a spec validated elsewhere (a Ray worker
-        is handed one the driver planned)."""
-        return _expand(spec)
-
     @property
     def n_runs(self) -> int:
         return sum(len(g.runs) for g in self.groups)
+
+    @property
+    def stored_as(self) -> Identity:
+        """The experiment the runs are stored in: the plan's :attr:`identity`, else the spec's content hash, name,
+        description and dict."""
+        if self.identity is not None:
+            return self.identity
+        return Identity(self.spec.content_hash(), self.spec.name, self.spec.description, self.spec.to_dict())
 
     def program(self, group: int) -> GroupProgram:
         """Group ``group``'s program (built on first use, then kept)."""

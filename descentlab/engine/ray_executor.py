@@ -1,8 +1,10 @@
 """Ray executor: each chunk is a Ray task; the driver alone writes the store.
 
-A task carries only data — the spec as a dict and a :class:`ChunkTask` — and a worker rebuilds the
-same program from it (keeping compiled programs between tasks of the same spec), so a run's rows
-are the same bits whichever executor, worker or chunk computed them. Failed tasks (a dead worker,
+A task carries only data — the driver's validated :class:`Plan` (put in Ray's object store once; its
+programs are not shipped) and a :class:`ChunkTask` — and a worker builds the group's program from it
+(keeping compiled programs between tasks of the same plan), so a run's rows are the same bits whichever
+executor, worker or chunk computed them, and a search's plan (its candidates, not a product grid) runs
+on Ray like any other. Failed tasks (a dead worker,
 an exception) are retried by Ray up to ``max_retries`` times; results are consumed as they finish,
 and each is stored before the next is awaited, so an interrupted sweep resumes where it stopped.
 Only a lost worker is retried: an exception raised by the chunk's own code would raise again, so it
@@ -22,7 +24,7 @@ from typing import Any
 
 from descentlab.engine.executors import ChunkResult, ChunkTask, ProgramCache
 from descentlab.engine.plan import Plan
-from descentlab.engine.spec import Spec, parse_spec
+from descentlab.engine.spec import Spec
 from descentlab.params import SpecError
 
 CONNECT_TIMEOUT_S = 5.0
@@ -30,14 +32,12 @@ CONNECT_TIMEOUT_S = 5.0
 _CACHES: dict[str, ProgramCache] = {}
 
 
-def execute_chunk(spec_dict: dict[str, Any], task: ChunkTask) -> ChunkResult:
-    """Worker side: rebuild (or reuse) the spec's plan and programs and run one chunk (the driver validated the
-    spec: a worker plans it once per process, without validating it again)."""
-    spec = parse_spec(spec_dict)
-    key = spec.content_hash()
+def execute_chunk(the_plan: Plan, task: ChunkTask) -> ChunkResult:
+    """Worker side: run one chunk of the driver's plan (its programs built, and kept, here)."""
+    key = the_plan.stored_as.experiment
     if key not in _CACHES:
-        _CACHES.clear()  # one spec at a time per worker process keeps memory bounded
-        _CACHES[key] = ProgramCache(spec, Plan.expand(spec))
+        _CACHES.clear()  # one plan at a time per worker process keeps memory bounded
+        _CACHES[key] = ProgramCache(the_plan.spec, the_plan)
     return _CACHES[key].execute(task)
 
 
@@ -72,13 +72,13 @@ class RayExecutor:
         ray = self._ensure_ray()
         remote = ray.remote(num_cpus=self.num_cpus_per_task, max_retries=self.max_retries,
                             retry_exceptions=False)(execute_chunk)
-        spec_ref = ray.put(spec.to_dict())
+        plan_ref = ray.put(the_plan)
         limit = self.max_in_flight or max(2, int(ray.cluster_resources().get("CPU", 2) / self.num_cpus_per_task) * 2)
         queue = list(tasks)
         pending: list = []
         while queue or pending:
             while queue and len(pending) < limit:
-                pending.append(remote.remote(spec_ref, queue.pop(0)))
+                pending.append(remote.remote(plan_ref, queue.pop(0)))
             done, pending = ray.wait(pending, num_returns=1)
             try:
                 result = ray.get(done[0])

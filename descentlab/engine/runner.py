@@ -276,11 +276,12 @@ def _resume_point(store: Store, experiment: str, force: bool) -> set[int]:
 def _base_row(spec: Spec, the_plan: Plan, store: Store, experiment: str, executor: Any) -> dict[str, Any]:
     """The experiment row's fields that do not change while it runs."""
     previous = store.experiment_row(experiment) if experiment in store.experiments() else None
+    identity = the_plan.stored_as
     return {
         "experiment": experiment,
-        "name": spec.name,
-        "description": spec.description,
-        "spec": _json(spec.to_dict()),
+        "name": identity.name,
+        "description": identity.description,
+        "spec": _json(identity.record),
         "created_at": previous["created_at"] if previous else _now(),
         "n_runs": the_plan.n_runs,
         "n_groups": len(the_plan.groups),
@@ -339,12 +340,12 @@ def execute(
     store = store if isinstance(store, Store) else Store(store)
     executor = executor or LocalExecutor()
     sizes = chunk_sizes(spec, the_plan, ProgramCache(spec, the_plan))
-    experiment = spec.content_hash()
+    experiment = the_plan.stored_as.experiment
     done = _resume_point(store, experiment, force)
     base_row = _base_row(spec, the_plan, store, experiment, executor)
     store.write_experiment(experiment, {**base_row, "status": "running", "finished_at": None,
                                         "compile_seconds": None, "run_seconds": None, "store_seconds": None,
-                                        "diverged": None}, spec.to_dict())
+                                        "diverged": None}, the_plan.stored_as.record)
     tally = _Tally()
     try:
         _compute(spec, the_plan, store, experiment, executor, chunk_tasks(the_plan, done, sizes), len(done), tally,

@@ -24,13 +24,14 @@ candidates are written as plain spec files that ``descentlab run`` accepts.
 
 The runs of a search are not a product grid, so they are planned here: candidates sharing their
 static values form one group whose vmapped values are the candidates' own (one compiled program
-per static group, as for ``run_spec``); chunking, programs, rows and the store are the engine's.
+per static group, as for ``run_spec``); the plan then runs through the engine's one run loop
+(:func:`~descentlab.engine.runner.execute`: chunking, programs, complete experiment rows, the store,
+any executor — Ray included).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import itertools
 import json
@@ -44,18 +45,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from descentlab.engine.executors import ProgramCache
 from descentlab.engine.load import spec_from_dict
-from descentlab.engine.plan import BATCH_SIZE, SECTIONS, Group, Plan, RunPoint, declared_params
-from descentlab.engine.runner import (
-    _columns,
-    _enable_compilation_cache,
-    chunk_sizes,
-    chunk_tasks,
-    device_description,
-    git_commit,
-    versions,
-)
+from descentlab.engine.plan import BATCH_SIZE, SECTIONS, Group, Identity, Plan, RunPoint, declared_params
+from descentlab.engine.runner import execute
 from descentlab.engine.spec import Spec, Sweep, parse_sweep, read_toml
 from descentlab.params import Param, SpecError
 from descentlab.store import Store
@@ -188,8 +180,10 @@ def _vmapped(path: str, point: Mapping[str, Any], data: Mapping[str, Any]) -> bo
     return declared_params(section, name)[field].vmapped
 
 
-def candidate_plan(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]], steps: int) -> tuple[Spec, Plan]:
-    """A plan whose runs are ``points`` × seeds (run index = candidate · seeds + seed)."""
+def candidate_plan(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]], steps: int,
+                   label: str = "search") -> Plan:
+    """A plan whose runs are ``points`` × seeds (run index = candidate · seeds + seed), stored as an experiment
+    named by the search: its id hashes the base spec, the steps and the candidates."""
     data = json.loads(json.dumps(base))
     data.setdefault("run", {})["steps"] = int(steps)
     seeds = int(data["run"].get("seeds", 1))
@@ -215,44 +209,29 @@ def candidate_plan(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
         (group,) = Plan.from_spec(spec).groups
         runs = []
         for i in members:
-            label = ",".join(f"{p.split('.', 1)[1]}={v:.4g}" if isinstance(v, float) else f"{p.split('.', 1)[1]}={v}"
-                             for p, v in points[i].items())
+            label_i = ",".join(f"{p.split('.', 1)[1]}={v:.4g}" if isinstance(v, float)
+                               else f"{p.split('.', 1)[1]}={v}" for p, v in points[i].items())
             for s in range(seeds):
-                name = f"{group.config['optimizer']['name']}[{label},seed={s}]"
+                name = f"{group.config['optimizer']['name']}[{label_i},seed={s}]"
                 runs.append(RunPoint(i * seeds + s, s, dict(points[i]), name))
         groups.append(Group(len(groups), group.config, group.vmapped, runs, group.batch_size))
     assert first_spec is not None
-    return first_spec, Plan(first_spec, groups, list(points[0]))
+    body = {"base": base, "steps": int(steps), "candidates": list(points)}
+    experiment = "s" + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:15]
+    identity = Identity(experiment, f"{base.get('name', 'experiment')}-{label}",
+                        f"{label}: {len(points)} candidates × {seeds} seeds, {steps} steps", body)
+    return Plan(first_spec, groups, list(points[0]), identity=identity)
 
 
 def evaluate(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]], steps: int, store: Store,
-             label: str = "search") -> tuple[str, pd.DataFrame]:
-    """Run every candidate for ``steps`` steps (resuming stored runs); returns (experiment, runs)."""
-    spec, the_plan = candidate_plan(base, points, steps)
-    body = {"base": base, "steps": int(steps), "candidates": list(points)}
-    experiment = "s" + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:15]
-    store.clean_tmp(experiment)
-    done = store.stored_runs(experiment)
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    row = {"experiment": experiment, "name": f"{base.get('name', 'experiment')}-{label}",
-           "description": f"{label}: {len(points)} candidates × {spec.run.seeds} seeds, {steps} steps",
-           "spec": json.dumps(body, sort_keys=True, default=str), "created_at": now, "n_runs": the_plan.n_runs,
-           "n_groups": len(the_plan.groups), "versions": json.dumps(versions(), sort_keys=True),
-           "git_commit": git_commit(), "device": device_description(),
-           "executor": "local", "dtype": spec.run.dtype, "steps": steps}
-    store.write_experiment(experiment, {**row, "status": "running", "finished_at": None}, body)
-    cache = ProgramCache(spec, the_plan)
-    tasks = chunk_tasks(the_plan, done, chunk_sizes(spec, the_plan, cache))
-    for task in tasks:  # in process: the plan is the search's own, which a remote worker could not rebuild
-        result = cache.execute(task)
-        runs_table, curves_table = _columns(spec, the_plan, result, experiment)
-        store.write_chunk(experiment, result.task.chunk_id, runs_table, curves_table)
-    runs = store.read(experiment, "runs")
-    status = "complete" if len(runs) == the_plan.n_runs else "partial"
-    store.write_experiment(experiment, {**row, "status": status,
-                                        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
-    runs["candidate"] = runs["run"] // spec.run.seeds
-    return experiment, runs
+             label: str = "search", executor: Any = None) -> tuple[str, pd.DataFrame]:
+    """Run every candidate for ``steps`` steps (resuming stored runs) through the engine's run loop; returns
+    (experiment, runs)."""
+    the_plan = candidate_plan(base, points, steps, label)
+    summary = execute(the_plan, store, executor=executor)
+    runs = store.read(summary.experiment, "runs")
+    runs["candidate"] = runs["run"] // the_plan.spec.run.seeds
+    return summary.experiment, runs
 
 
 def scores(runs: pd.DataFrame, metric: str, mode: str) -> pd.Series:
@@ -284,12 +263,13 @@ def search(
     eta: int = 3,
     seed: int = 0,
     out: str | Path | None = None,
+    executor: Any = None,
 ) -> SearchResult:
     """Search a spec's ranges and write the best ``top`` configurations as spec files (see module doc).
 
     ``metric`` defaults to the problem's monitor metric; every option and the metric are checked before
-    anything runs."""
-    _enable_compilation_cache()
+    anything runs. ``executor``: where the candidates' chunks run (local by default, or a
+    :class:`~descentlab.engine.ray_executor.RayExecutor`)."""
     data = spec.to_dict() if isinstance(spec, Spec) else json.loads(json.dumps(dict(spec)))
     checked = spec_from_dict(data)  # the ranges are validated as an ordinary sweep first
     check_search_options({"method": method, "n": n, "metric": metric, "mode": mode, "top": top, "eta": eta,
@@ -309,7 +289,7 @@ def search(
     frames, experiments = [], []
     for rung, rung_steps in enumerate(schedule):
         label = f"{method}-rung{rung}" if method == "halving" else method
-        experiment, runs = evaluate(data, [points[i] for i in alive], rung_steps, store, label)
+        experiment, runs = evaluate(data, [points[i] for i in alive], rung_steps, store, label, executor)
         experiments.append(experiment)
         score = scores(runs, metric, mode)
         frame = pd.DataFrame([points[i] for i in alive])

@@ -17,6 +17,7 @@ assert that the headline verdict of every control fails.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -157,8 +158,11 @@ def run_study(
     executor: Any = None,
     progress: ProgressFn | None = None,
     report: bool = True,
+    started: Callable[[str], None] | None = None,
 ) -> StudyOutcome:
-    """Run every experiment of study ``name``, analyze, store the verdicts, write the report."""
+    """Run every experiment of study ``name``, analyze, store the verdicts, write the report.
+
+    ``started`` is told each experiment's id before it runs (the CLI counts their stored runs on Ctrl-C)."""
     from descentlab.report.html import write_index, write_report
 
     options = check_options(name, options)
@@ -171,6 +175,8 @@ def run_study(
             experiment = Experiment(spec)
             if options.overrides:
                 experiment = experiment.with_overrides(list(options.overrides))
+            if started is not None:
+                started(experiment.hash)
             results.append(experiment.run(store, force=force, executor=executor, progress=progress))
         specs = study.followup(results, options)
     primary = results[0]

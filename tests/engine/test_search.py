@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from descentlab.engine import run_spec, spec_from_dict
@@ -41,6 +42,18 @@ def test_grid_search_ranks_the_same_runs_as_run_spec(tmp_path):
     spec = spec_from_dict(written)  # runnable as written
     assert written["optimizer"]["learning_rate"] == result.best[0]["optimizer.learning_rate"]
     assert spec.run.steps == 40 and spec.name == "search-test-best1"
+
+
+def test_a_search_writes_complete_experiment_rows_through_the_engines_run_loop(tmp_path):
+    result = search(base(), method="sobol", n=3, metric="population_risk", store=tmp_path)
+    (experiment,) = result.experiments
+    row = Store(tmp_path).experiment_row(experiment)
+    assert row["status"] == "complete" and row["executor"] == "local" and row["n_runs"] == 6
+    assert row["compile_seconds"] >= 0 and row["run_seconds"] > 0 and row["store_seconds"] > 0
+    assert row["diverged"] == int((Store(tmp_path).read(experiment, "runs").status == "diverged").sum())
+    again = search(base(), method="sobol", n=3, metric="population_risk", store=tmp_path)  # resumes: nothing new
+    assert again.experiments == result.experiments
+    pd.testing.assert_frame_equal(again.candidates, result.candidates)
 
 
 @pytest.mark.parametrize("method", ["random", "sobol"])

@@ -58,7 +58,7 @@ def test_ray_on_loopback_only(tmp_path):
                                 "no:cacheprovider", "--basetemp", str(tmp_path / "inside")])
     done = subprocess.run(command, env={**os.environ, INSIDE: "1"}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert "3 passed" in done.stdout, done.stdout[-3000:]
+    assert "4 passed" in done.stdout, done.stdout[-3000:]
 
 
 def _free_port() -> int:
@@ -193,6 +193,22 @@ def test_inside_sweep_survives_a_dead_worker(cluster, tmp_path):
         got = Store(tmp_path / "ray").read(summary.experiment, table)
         want = Store(tmp_path / "local").read(summary.experiment, table)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@inside_only
+def test_inside_a_search_runs_on_ray_like_on_the_local_executor(cluster, tmp_path):
+    """A search's plan (its candidates, not a product grid) travels to the workers whole: the same rows as local."""
+    from descentlab.engine.ray_executor import RayExecutor
+    from descentlab.engine.search import search
+
+    address, _ = cluster
+    body = {**SPEC, "optimizer": {"name": "sgd", "learning_rate": {"logspace": [0.01, 0.3, 4]}}}
+    on_ray = search(body, method="sobol", n=5, store=tmp_path / "ray", executor=RayExecutor(address=address))
+    local = search(body, method="sobol", n=5, store=tmp_path / "local")
+    assert on_ray.experiments == local.experiments
+    pd.testing.assert_frame_equal(on_ray.candidates, local.candidates, check_exact=True)
+    row = Store(tmp_path / "ray").experiment_row(on_ray.experiments[0])
+    assert row["executor"] == "ray" and row["status"] == "complete"
 
 
 def test_an_address_nobody_answers_is_refused_at_once():

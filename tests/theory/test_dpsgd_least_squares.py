@@ -25,6 +25,7 @@ def test_no_clipping_no_noise_is_the_exact_sgd_recursion():
 
 def simulate_dpsgd(problem, eta, clip, noise_multiplier, n_steps, seeds, batch_size=1, seed=0):
     with jax.enable_x64(True):
+
         def one(key):
             def step(theta, k):
                 k_b, k_n = jax.random.split(k)
@@ -42,8 +43,9 @@ def simulate_dpsgd(problem, eta, clip, noise_multiplier, n_steps, seeds, batch_s
         return np.asarray(jax.jit(jax.vmap(one))(jax.random.split(jax.random.key(seed), seeds)))
 
 
-@pytest.mark.parametrize("spectrum,clip,noise_multiplier", [("isotropic", 0.3, 0.0), ("power_law", 0.3, 0.03),
-                                                            ("isotropic", 0.1, 0.05)])
+@pytest.mark.parametrize(
+    "spectrum,clip,noise_multiplier", [("isotropic", 0.3, 0.0), ("power_law", 0.3, 0.03), ("isotropic", 0.1, 0.05)]
+)
 def test_aggressive_clipping_matches_simulation(spectrum, clip, noise_multiplier):
     """d = 1000 (power law α = 0.5), typical per-example gradient norm ≈ 1, so C = 0.1–0.3 clips most steps."""
     fields = dict(dim=1000, spectrum=spectrum, alpha=0.5, noise=0.2)
@@ -55,3 +57,44 @@ def test_aggressive_clipping_matches_simulation(spectrum, clip, noise_multiplier
     # clipping without accounting for it (plain SGD) is visibly wrong
     sgd = PREDICTIONS.get("sgd_least_squares").predict(STEPS, **fields, learning_rate=0.5)
     assert not verdict(risks.mean(0)[STEPS], sgd["risk"], kind="curve", tolerance=0.03).passed
+
+
+def test_papers_isotropic_ode_is_the_large_d_limit_of_the_recursion():
+    """Batch 1, one pass over n = 4d, step η = η̃ d/n, noise multiplier 2/√n: the paper's ODE in t = step/n depends
+    on d only through γ = d/n, and the per-step recursion approaches it as d grows (O(1/d) corrections)."""
+    from descentlab.theory.dpsgd_least_squares import isotropic_ode_risk
+
+    clips = np.array([0.1, 0.46, 2.15])
+    gaps = []
+    for dim in (100, 400):
+        n = 4 * dim
+        sigma_p = 2.0 / np.sqrt(n)
+        ode = isotropic_ode_risk(
+            np.array([0.5, 1.0]),
+            dim=dim,
+            n_samples=n,
+            learning_rate=0.5,
+            noise=0.5,
+            clip=clips,
+            noise_multiplier=sigma_p,
+            q0=1.0,
+        )
+        recursion = np.array(
+            [
+                DP.predict(
+                    np.array([n // 2, n]),
+                    dim=dim,
+                    spectrum="isotropic",
+                    noise=0.5,
+                    learning_rate=0.5,
+                    l2_norm_clip=c,
+                    noise_multiplier=sigma_p,
+                )["risk"]
+                for c in clips
+            ]
+        )
+        gaps.append(np.max(np.abs(ode - recursion) / recursion))
+        if dim == 100:
+            first = ode
+    np.testing.assert_allclose(ode, first, rtol=1e-12)  # same γ, η̃, σ̃: the same ODE whatever d
+    assert gaps[1] < gaps[0] < 0.02 and gaps[1] < 0.6 * gaps[0]
