@@ -16,9 +16,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -650,13 +652,53 @@ def probe_panels(runs: pd.DataFrame, curves: CurveSource | Bands, metrics: Seque
         return fig
 
 
+_SUPERSCRIPT = str.maketrans("-−0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_POWER = re.compile(r"(\d+)\^\{([^}]*)\}")
+
+
+def plain_tick_label(label: str) -> str:
+    r"""A log axis's tick label as plain text: ``$\mathdefault{2\times10^{-3}}$`` → ``2×10⁻³``.
+
+    Matplotlib's log formatters write mathtext, which :data:`STYLE` turns off (``text.parse_math``) so that
+    names a user wrote are never read as math; their labels are translated to Unicode instead."""
+    text = label.strip()
+    if not (text.startswith("$") and text.endswith("$")):
+        return label
+    text = text[1:-1].replace("\\mathdefault", "").replace("\\times", "×").replace("\\cdot", "·")
+    text = _POWER.sub(lambda m: m.group(1) + m.group(2).translate(_SUPERSCRIPT), text)
+    return text.replace("{", "").replace("}", "").replace("\\", "")
+
+
+class PlainLogFormatter(matplotlib.ticker.LogFormatterSciNotation):
+    """Matplotlib's log-axis tick labels (the same ticks labelled) as plain Unicode text, not mathtext."""
+
+    def __call__(self, x, pos=None) -> str:
+        return plain_tick_label(super().__call__(x, pos))
+
+
+def plain_log_ticks(fig) -> None:
+    """Give every log-scaled axis of ``fig`` plain-text tick labels (see :class:`PlainLogFormatter`)."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() != "log":
+                continue
+            base = getattr(axis.get_major_locator(), "_base", 10.0)
+            for setter, formatter in ((axis.set_major_formatter, axis.get_major_formatter()),
+                                      (axis.set_minor_formatter, axis.get_minor_formatter())):
+                if isinstance(formatter, matplotlib.ticker.LogFormatterMathtext) and \
+                        not isinstance(formatter, PlainLogFormatter):
+                    setter(PlainLogFormatter(base=base, labelOnlyBase=formatter.labelOnlyBase,
+                                             minor_thresholds=formatter.minor_thresholds))
+
+
 def save(fig, folder, stem: str, formats: Sequence[str] = ("png", "svg", "pdf")) -> dict[str, str]:
     """Save ``fig`` as ``stem.<fmt>`` for each format, each atomically (a temporary file, then
-    ``os.replace``); returns {format: path}."""
+    ``os.replace``); returns {format: path}. Log axes get plain-text tick labels (:func:`plain_log_ticks`)."""
     import os
     import uuid
     from pathlib import Path
 
+    plain_log_ticks(fig)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = {}

@@ -279,7 +279,7 @@ def write_report(
 
     For a study, ``study`` names it, ``control`` the control whose verdicts are shown ("" for the study's
     own) and ``controls`` its must-fail controls, listed with their stored outcomes."""
-    folder = Path(out) if out is not None else store.experiment_dir(experiment) / "report"
+    folder = Path(out) if out is not None else store.report_dir(experiment)
     folder.mkdir(parents=True, exist_ok=True)
     info = store.experiment_row(experiment)
     runs = store.read(experiment, "runs")
@@ -328,7 +328,7 @@ def write_index(store: Store) -> Path:
             verdict = "; ".join(
                 f"{'pass' if bool(v['passed']) else 'fail'} {_cell(v['figure'])}" for _, v in verdicts.iterrows()
             )
-        report = store.experiment_dir(experiment) / "report" / "index.html"
+        report = store.report_dir(experiment) / "index.html"
         link = f'<a href="{esc(experiment)}/report/index.html">{esc(info["name"])}</a>' if report.exists() \
             else esc(info["name"])
         rows.append(f"<tr><td class='l'>{link}</td><td class='l'><code>{esc(experiment)}</code></td>"

@@ -245,6 +245,12 @@ class Store:
     def experiment_dir(self, experiment: str) -> Path:
         return self.root / experiment
 
+    def report_dir(self, experiment: str, control: str = "") -> Path:
+        """Where an experiment's report lives: ``<experiment>/report``, a control's in ``report/controls/<name>``
+        (both inside the folder's known ``report`` entry, so ``verify`` sees no stray file)."""
+        folder = self.experiment_dir(experiment) / "report"
+        return folder / "controls" / control if control else folder
+
     def chunks_dir(self, experiment: str) -> Path:
         return self.experiment_dir(experiment) / "chunks"
 

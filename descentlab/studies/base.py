@@ -181,9 +181,7 @@ def run_study(
         specs = study.followup(results, options)
     primary = results[0]
     control = options.control or ""
-    folder = store.experiment_dir(primary.experiment) / "report"
-    if control:  # a control's report sits beside the study's, inside the store's known report folder
-        folder = folder / "controls" / control
+    folder = store.report_dir(primary.experiment, control)
     analysis = study.analyze(results, folder, options)
     store.write_verdicts(primary.experiment, verdict_rows(analysis.verdicts, study.claim, study=name), control=control)
     path = folder / "index.html"

@@ -138,3 +138,21 @@ def test_final_vs_axis_and_save(data, tmp_path):
     paths = F.save(fig, tmp_path, "final")
     assert sorted(paths) == ["pdf", "png", "svg"]
     assert all((tmp_path / f"final.{fmt}").stat().st_size > 1000 for fmt in paths)
+
+
+def test_log_axes_get_plain_tick_labels_not_raw_mathtext(tmp_path):
+    """STYLE turns mathtext off (a name a user wrote is never math), so log ticks are written as Unicode text."""
+    import matplotlib.pyplot as plt
+
+    from descentlab.report import figures as F
+
+    with plt.rc_context(F.STYLE):
+        fig, (left, right) = plt.subplots(1, 2)
+        left.loglog([1, 10, 1000], [1e-3, 1e-1, 1])
+        right.semilogy([0, 1], [0.2, 0.6])  # less than a decade: minor ticks labelled
+        F.save(fig, tmp_path, "ticks", formats=("png",))
+        fig.canvas.draw()
+        labels = [t.get_text() for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                  for t in axis.get_ticklabels(which="both") if t.get_text()]
+    assert labels and not [label for label in labels if "$" in label or "mathdefault" in label], labels
+    assert "10⁻³" in labels and "2×10⁻¹" in labels, labels

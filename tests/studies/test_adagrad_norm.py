@@ -1,4 +1,5 @@
-"""adagrad-norm at --quick size: γ_T follows the high line, γ∞ depends on the covariance only through λ̄.
+"""adagrad-norm at --quick size: γ_T follows the high line, γ∞ depends on the covariance only through λ̄, and on a
+power-law covariance γ_t settles (β > 1) or decays with the predicted exponent (β < 1).
 
 The must-fail controls (max accumulator, b₀ dominating) run in tests/studies/test_controls.py."""
 
@@ -9,7 +10,8 @@ import pytest
 
 from descentlab.store import Store
 from descentlab.studies import StudyOptions, run_study
-from descentlab.studies.adagrad_norm import extrapolated_limit
+from descentlab.studies.adagrad_norm import PHASE_TOLERANCE, extrapolated_limit, phase_verdict
+from descentlab.theory.adaptive_least_squares import adagrad_norm_power_law_exponent
 
 QUICK = StudyOptions(quick=True)
 
@@ -45,8 +47,43 @@ def test_the_spectra_really_differ(outcome):
 def test_extrapolation_recovers_a_geometric_tail():
     """b_t² = b∞² − k R_t with R_t = ρ^t: the intercept is b∞², whatever the horizon."""
     steps = np.arange(0, 3001, 50)
-    risk = 0.999 ** steps
+    risk = 0.999**steps
     b_inf_sq, k, eta = 400.0, 300.0, 2.0
     gamma = eta / np.sqrt(b_inf_sq - k * risk)
     assert extrapolated_limit(steps, gamma, risk, eta) == pytest.approx(eta / 20.0, rel=1e-9)
     assert gamma[-1] > eta / 20.0 * 1.01  # the horizon value alone would be off by more than 1 %
+
+
+def _phase_rows(outcome):
+    summary = outcome.analysis.summary
+    return summary[summary["shape"].astype(str).str.startswith("phase")].reset_index(drop=True)
+
+
+def test_power_law_phase_transition_is_seen_on_both_sides(outcome):
+    rows = _phase_rows(outcome).set_index("β")
+    assert set(rows.index) == {0.0, 0.5, 2.0}
+    assert rows.loc[0.0, "exponent measured"] < -0.25 and rows.loc[0.5, "exponent measured"] < -0.15
+    assert abs(rows.loc[2.0, "exponent measured"]) < 0.03  # γ∞ > 0
+    # the seed spread is small against the tolerance: the verdict is not decided by noise
+    assert rows["exponent seed SE"].max() < PHASE_TOLERANCE / 4
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    ["shift +0.1", "shift -0.1", "no transition", "phases swapped", "worst-case t^-1/2", "transition at beta = 1/4"],
+)
+def test_phase_verdict_rejects_wrong_predictions(outcome, wrong):
+    """The measured exponents reject an exponent off by 0.1 and a phase put on the wrong side of β = 1."""
+    law = adagrad_norm_power_law_exponent
+    laws = {
+        "shift +0.1": lambda a, b: law(a, b) + 0.1,
+        "shift -0.1": lambda a, b: law(a, b) - 0.1,
+        "no transition": lambda a, b: 0.0,
+        "phases swapped": lambda a, b: 0.0 if b < 1 else -1.0 / (1.0 + a),
+        "worst-case t^-1/2": lambda a, b: -0.5,
+        "transition at beta = 1/4": lambda a, b: law(a, b) if b < 0.25 else 0.0,
+    }
+    rows = _phase_rows(outcome)
+    assert phase_verdict(rows)[0].passed
+    verdict, _ = phase_verdict(rows, laws[wrong])
+    assert not verdict.passed, verdict.line()
