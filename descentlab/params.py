@@ -1,6 +1,10 @@
 """Declared parameters: what a problem, optimizer, schedule or probe accepts from a spec.
 
-Every configurable component describes its parameters with :class:`Param`. The spec validator
+Every configurable component describes its parameters with :class:`Param`. A factory (optimizer,
+schedule, probe) declares them in its own signature, the one place its defaults are written:
+``eta: Annotated[float, Arg("η: noise variance", low=0.0)] = 0.01`` gives the help line and the
+bounds, the annotation the kind, the signature the default (none: required); :func:`factory_params`
+builds the :class:`Param` table from it when the factory is registered. The spec validator
 uses them to give one clear message per bad value (field, value, what is allowed) before
 anything is compiled, and the planner uses ``static`` to split sweep axes into *static* ones
 (one compiled program per value: shapes, code paths, host-side precomputation) and *vmapped*
@@ -10,8 +14,11 @@ ones (array-valued scalars that travel through ``jax.vmap``).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
-from collections.abc import Mapping, Sequence
+import types
+import typing
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal
 
 Kind = Literal["float", "int", "bool", "str"]
@@ -158,3 +165,165 @@ def split_static(declared: Mapping[str, Param], values: Mapping[str, Any]) -> tu
 
 def choices_of(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(names))
+
+
+# ---- parameters declared in a factory's signature -----------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Arg:
+    """What a factory's signature cannot say about one of its parameters: a help line and constraints.
+
+    Written as annotation metadata, ``radius: Annotated[float, Arg("r: size of the set", low=0.0)] = 1.0``.
+    :func:`factory_params` turns it into the parameter's :class:`Param`: the kind from the annotation
+    (``float``, ``int``, ``bool``, ``str``, a ``Literal`` of strings — its values are the choices — or
+    ``X | None``), or from ``kind`` when the annotation names none (``optax.ScalarOrSchedule``); the default
+    from the signature, and *required* when the signature has none. The fields mean what :class:`Param`'s do.
+    """
+
+    help: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    static: bool = False
+    kind: Kind | None = None
+
+
+_KINDS: dict[Any, Kind] = {float: "float", int: "int", bool: "bool", str: "str"}
+
+Unannotated = Callable[[inspect.Parameter], Param | None]
+"""The policy for a parameter without :class:`Arg` metadata: its :class:`Param`, or ``None`` to leave it out
+(third-party signatures, e.g. optax's); by default such a parameter is refused."""
+
+
+def factory_params(
+    component: str,
+    factory: Callable[..., Any],
+    context: Collection[str] = (),
+    params: Mapping[str, Param] | None = None,
+    unannotated: Unannotated | None = None,
+) -> dict[str, Param]:
+    """The parameters ``factory`` accepts from a spec, read from its signature (the one source of defaults).
+
+    ``context`` names the arguments the engine passes itself (``learning_rate``, a schedule's ``lr`` and
+    ``total_steps``): they are left out unless annotated with an :class:`Arg`. ``params`` is an explicit table
+    for a factory that takes ``**params`` (predictions, whose tables are composed from the problems'); every
+    entry is checked against the signature. Raises ``ValueError`` naming ``component`` and the parameter for a
+    default that disagrees with the signature, a declared parameter the factory does not take, or a parameter
+    without metadata.
+    """
+    signature = _signature(component, factory)
+    if params is not None:
+        return _checked_table(component, signature, params, context)
+    raw = inspect.signature(factory).parameters
+    declared: dict[str, Param] = {}
+    for name, parameter in signature.parameters.items():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        marker = _marker(component, name, parameter.annotation)
+        if marker is not None:
+            declared[name] = annotated_param(component, parameter, marker)
+        elif name in context:
+            continue
+        elif unannotated is not None:
+            param = unannotated(raw[name])
+            if param is not None:
+                declared[name] = param
+        else:
+            raise ValueError(
+                f"{component}: parameter {name!r} has no Arg metadata; declare it as "
+                f"{name}: Annotated[float, Arg('what it is', ...)] (kind from the annotation)"
+            )
+    return declared
+
+
+def _signature(component: str, factory: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return inspect.signature(factory, eval_str=True)
+    except Exception as err:  # an annotation that does not evaluate in the factory's module
+        raise ValueError(f"{component}: cannot read the signature of {factory!r}: {err}") from err
+
+
+def _marker(component: str, name: str, annotation: Any) -> Arg | Param | None:
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    markers = [m for m in annotation.__metadata__ if isinstance(m, (Arg, Param))]
+    if len(markers) > 1:
+        raise ValueError(f"{component}: parameter {name!r} has {len(markers)} Arg/Param markers; one at most")
+    return markers[0] if markers else None
+
+
+def _kind_of(annotation: Any) -> tuple[Kind | None, tuple[str, ...] | None]:
+    """(kind, choices) named by an annotation (``Annotated`` and ``| None`` unwrapped), else (None, None)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) != 1:
+            return None, None
+        annotation = members[0]
+    if typing.get_origin(annotation) is Literal:
+        values = typing.get_args(annotation)
+        return ("str", tuple(values)) if all(isinstance(v, str) for v in values) else (None, None)
+    return _KINDS.get(annotation), None
+
+
+def annotated_param(component: str, parameter: inspect.Parameter, marker: Arg | Param) -> Param:
+    """The :class:`Param` of one parameter described by ``marker``, its default taken from the signature."""
+    name = parameter.name
+    where = f"{component}: parameter {name!r}"
+    kind, choices = _kind_of(parameter.annotation)
+    required = parameter.default is inspect.Parameter.empty
+    default = None if required else parameter.default
+    if isinstance(marker, Param):  # a full Param as metadata must agree with the signature it sits in
+        if kind is not None and marker.kind != kind:
+            raise ValueError(f"{where}: Param kind {marker.kind!r} disagrees with the annotation ({kind!r})")
+        _check_default(where, marker, parameter)
+        return marker
+    kind = marker.kind or kind
+    if kind is None:
+        raise ValueError(f"{where}: the annotation names no kind (float, int, bool, str, Literal); give Arg(kind=...)")
+    if marker.choices is not None and choices is not None and tuple(marker.choices) != choices:
+        raise ValueError(f"{where}: Arg choices {marker.choices} disagree with the Literal {choices}")
+    fields = {f.name: getattr(marker, f.name) for f in dataclasses.fields(Arg) if f.name != "kind"}
+    fields["choices"] = marker.choices if marker.choices is not None else choices
+    param = Param(kind, None, required=required, **fields)
+    if default is not None:
+        try:
+            default = param.coerce(name, default)
+        except SpecError as err:
+            raise ValueError(f"{where}: the signature's default is not allowed by its Arg ({err})") from err
+    return dataclasses.replace(param, default=default)
+
+
+def _check_default(where: str, param: Param, parameter: inspect.Parameter) -> None:
+    """Raise unless ``param`` is required exactly when the signature has no default, and has the same default."""
+    required = parameter.default is inspect.Parameter.empty
+    default = None if required else parameter.default
+    same = param.default == default and isinstance(param.default, bool) == isinstance(default, bool)
+    if param.required != required or (not required and not same):
+        said = "is required" if param.required else f"has default {param.default!r}"
+        has = "no default" if required else f"default {default!r}"
+        raise ValueError(f"{where}: its Param {said}, which disagrees with the signature ({has})")
+
+
+def _checked_table(
+    component: str, signature: inspect.Signature, params: Mapping[str, Param], context: Collection[str]
+) -> dict[str, Param]:
+    """An explicit parameter table, checked against the signature of the factory it describes."""
+    parameters = signature.parameters
+    open_ended = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+    for name, param in params.items():
+        parameter = parameters.get(name)
+        if parameter is None or parameter.kind == parameter.VAR_POSITIONAL:
+            if not open_ended:
+                raise ValueError(f"{component}: declared parameter {name!r} is not in the factory's signature")
+            continue
+        if _marker(component, name, parameter.annotation) is not None:
+            raise ValueError(f"{component}: parameter {name!r} is declared twice (table and Arg metadata)")
+        _check_default(f"{component}: parameter {name!r}", param, parameter)
+    for name, parameter in parameters.items():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or name in params or name in context:
+            continue
+        raise ValueError(f"{component}: parameter {name!r} of the signature is not declared")
+    return dict(params)

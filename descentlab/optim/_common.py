@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
+from descentlab.params import Arg
+
 ScalarOrSchedule = Any
+
+# Hyperparameters that several of our optimizers declare alike (``Annotated`` types for their signatures).
+UNIT = {"low": 0.0, "high": 1.0, "high_open": True}
+"""An averaging or momentum coefficient: in [0, 1)."""
+Beta1 = Annotated[float, Arg("β₁", **UNIT)]
+Beta2 = Annotated[float, Arg("β₂", **UNIT)]
+Eps = Annotated[float, Arg("ε", low=0.0)]
+WeightDecay = Annotated[float, Arg("decoupled weight decay λ", low=0.0)]
 
 
 def learning_rate_at(learning_rate: ScalarOrSchedule, count: jax.Array) -> jax.Array:

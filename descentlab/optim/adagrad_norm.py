@@ -17,14 +17,14 @@ Reference: Ward, Wu, Bottou. *AdaGrad stepsizes: sharp convergence over nonconve
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 class ScaleByAdagradNormState(NamedTuple):
@@ -61,13 +61,14 @@ def scale_by_adagrad_norm(b0: float = 1e-2, accumulator: str = "sum") -> optax.G
 
 @register_optimizer(
     "adagrad_norm",
-    {"b0": Param("float", 1e-2, "initial accumulator b₀", low=0.0, low_open=True),
-     "accumulator": Param("str", "sum", "sum: b² += ‖g‖² (AdaGrad-Norm); max: b² = max(b², ‖g‖²) (a control)",
-                          choices=ACCUMULATORS)},
-    "AdaGrad-Norm: x ← x − η g / √(b₀² + Σ‖g‖²)",
-    "Ward, Wu, Bottou. AdaGrad stepsizes: sharp convergence over nonconvex landscapes (1806.01811)",
+    summary="AdaGrad-Norm: x ← x − η g / √(b₀² + Σ‖g‖²)",
+    reference="Ward, Wu, Bottou. AdaGrad stepsizes: sharp convergence over nonconvex landscapes (1806.01811)",
 )
-def adagrad_norm(learning_rate: optax.ScalarOrSchedule, b0: float = 1e-2,
-                 accumulator: str = "sum") -> optax.GradientTransformation:
+def adagrad_norm(
+    learning_rate: optax.ScalarOrSchedule,
+    b0: Annotated[float, Arg("initial accumulator b₀", low=0.0, low_open=True)] = 1e-2,
+    accumulator: Annotated[str, Arg("sum: b² += ‖g‖² (AdaGrad-Norm); max: b² = max(b², ‖g‖²) (a control)",
+                                    choices=ACCUMULATORS)] = "sum",
+) -> optax.GradientTransformation:
     """AdaGrad-Norm as a chain: ``scale_by_adagrad_norm`` then the learning rate."""
     return optax.chain(scale_by_adagrad_norm(b0, accumulator), optax.scale_by_learning_rate(learning_rate))

@@ -17,16 +17,16 @@ Optimizer for Machine Learning* (AAAI 2021, arXiv 2006.00719).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from descentlab.optim._common import count_increment, require
+from descentlab.optim._common import Beta1, Beta2, Eps, WeightDecay, count_increment, require
 from descentlab.optim.optax_contrib import keyed_hutchinson
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 class ScaleByAdaHessianState(NamedTuple):
@@ -73,19 +73,18 @@ def scale_by_adahessian(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-4,
 
 @register_optimizer(
     "adahessian",
-    {
-        "b1": Param("float", 0.9, "β₁", low=0.0, high=1.0, high_open=True),
-        "b2": Param("float", 0.999, "β₂", low=0.0, high=1.0, high_open=True),
-        "eps": Param("float", 1e-4, "ε", low=0.0),
-        "hessian_power": Param("float", 1.0, "k: power of the Hessian preconditioner", low=0.0, high=1.0),
-        "weight_decay": Param("float", 0.0, "decoupled weight decay λ", low=0.0),
-    },
-    "AdaHessian: Adam with the Hutchinson diagonal Hessian (spatially averaged) as second moment",
-    "Yao et al. ADAHESSIAN: An Adaptive Second Order Optimizer for Machine Learning (2006.00719)",
+    summary="AdaHessian: Adam with the Hutchinson diagonal Hessian (spatially averaged) as second moment",
+    reference="Yao et al. ADAHESSIAN: An Adaptive Second Order Optimizer for Machine Learning (2006.00719)",
     extra_args=("value_fn", "key"),
 )
-def adahessian(learning_rate: optax.ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-4,
-               hessian_power: float = 1.0, weight_decay: float = 0.0) -> optax.GradientTransformationExtraArgs:
+def adahessian(
+    learning_rate: optax.ScalarOrSchedule,
+    b1: Beta1 = 0.9,
+    b2: Beta2 = 0.999,
+    eps: Eps = 1e-4,
+    hessian_power: Annotated[float, Arg("k: power of the Hessian preconditioner", low=0.0, high=1.0)] = 1.0,
+    weight_decay: WeightDecay = 0.0,
+) -> optax.GradientTransformationExtraArgs:
     return optax.chain(
         scale_by_adahessian(b1, b2, eps, hessian_power),
         optax.add_decayed_weights(weight_decay),

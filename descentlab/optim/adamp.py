@@ -19,15 +19,15 @@ Scale-invariant Weights* (ICLR 2021, arXiv 2006.08217).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from descentlab.optim._common import count_increment
+from descentlab.optim._common import Beta1, Beta2, Eps, WeightDecay, count_increment
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 class ScaleByAdamPState(NamedTuple):
@@ -86,21 +86,20 @@ def scale_by_adamp(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight
 
 @register_optimizer(
     "adamp",
-    {
-        "b1": Param("float", 0.9, "β₁", low=0.0, high=1.0, high_open=True),
-        "b2": Param("float", 0.999, "β₂", low=0.0, high=1.0, high_open=True),
-        "eps": Param("float", 1e-8, "ε", low=0.0),
-        "weight_decay": Param("float", 0.0, "decoupled weight decay λ", low=0.0),
-        "delta": Param("float", 0.1, "δ: cosine threshold for scale invariance", low=0.0),
-        "wd_ratio": Param("float", 0.1, "weight-decay multiplier on projected weights", low=0.0),
-        "nesterov": Param("bool", False, "Nesterov momentum"),
-    },
-    "AdamP: Adam with the radial component removed on scale-invariant weights",
-    "Heo et al. AdamP: Slowing Down the Slowdown for Momentum Optimizers on Scale-invariant Weights (2006.08217)",
+    summary="AdamP: Adam with the radial component removed on scale-invariant weights",
+    reference="Heo et al. AdamP: Slowing Down the Slowdown for Momentum Optimizers on Scale-invariant Weights "
+    "(2006.08217)",
 )
-def adamp(learning_rate: optax.ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-          weight_decay: float = 0.0, delta: float = 0.1, wd_ratio: float = 0.1,
-          nesterov: bool = False) -> optax.GradientTransformation:
+def adamp(
+    learning_rate: optax.ScalarOrSchedule,
+    b1: Beta1 = 0.9,
+    b2: Beta2 = 0.999,
+    eps: Eps = 1e-8,
+    weight_decay: WeightDecay = 0.0,
+    delta: Annotated[float, Arg("δ: cosine threshold for scale invariance", low=0.0)] = 0.1,
+    wd_ratio: Annotated[float, Arg("weight-decay multiplier on projected weights", low=0.0)] = 0.1,
+    nesterov: Annotated[bool, Arg("Nesterov momentum")] = False,
+) -> optax.GradientTransformation:
     return optax.chain(
         scale_by_adamp(b1, b2, eps, weight_decay, delta, wd_ratio, nesterov),
         optax.scale_by_learning_rate(learning_rate),

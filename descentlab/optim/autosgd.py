@@ -20,7 +20,7 @@ Stochastic Gradient Descent* (arXiv 2505.21651).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,7 +28,7 @@ import optax
 
 from descentlab.optim._common import require
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 class AutoSGDState(NamedTuple):
@@ -41,16 +41,15 @@ class AutoSGDState(NamedTuple):
 
 @register_optimizer(
     "autosgd",
-    {
-        "episode_length": Param("int", 10, "τ: steps per episode", low=1),
-        "factor": Param("float", 2.0, "c: the streams run at γ/c, γ, γc", low=1.0, low_open=True),
-    },
-    "AutoSGD: per episode, keep the best of SGD at γ/c, γ, γc on the same batches and rescale γ",
-    "Surjanovic, Bouchard-Côté, Campbell. AutoSGD: Automatic Learning Rate Selection for SGD (2505.21651)",
+    summary="AutoSGD: per episode, keep the best of SGD at γ/c, γ, γc on the same batches and rescale γ",
+    reference="Surjanovic, Bouchard-Côté, Campbell. AutoSGD: Automatic Learning Rate Selection for SGD (2505.21651)",
     extra_args=("grad_fn", "value_fn"),
 )
-def autosgd(learning_rate: optax.ScalarOrSchedule, episode_length: int = 10,
-            factor: float = 2.0) -> optax.GradientTransformationExtraArgs:
+def autosgd(
+    learning_rate: optax.ScalarOrSchedule,
+    episode_length: Annotated[int, Arg("τ: steps per episode", low=1)] = 10,
+    factor: Annotated[float, Arg("c: the streams run at γ/c, γ, γc", low=1.0, low_open=True)] = 2.0,
+) -> optax.GradientTransformationExtraArgs:
     """``learning_rate`` is the initial γ₀ (a schedule is read at step 0)."""
     gamma0 = learning_rate(0) if callable(learning_rate) else learning_rate
 

@@ -21,12 +21,15 @@ Reference: Liang, Chen, Liu, Liu. *Cautious Optimizers: Improving Training with 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import jax
 import jax.numpy as jnp
 import optax
 
+from descentlab.optim._common import Beta1, Beta2, Eps, WeightDecay
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 def _mask(updates, grads, sign: float):
@@ -57,22 +60,13 @@ def cautious(optimizer: optax.GradientTransformation) -> optax.GradientTransform
     return _wrap(optimizer, -1.0)
 
 
-_ADAM = {
-    "b1": Param("float", 0.9, "β₁", low=0.0, high=1.0, high_open=True),
-    "b2": Param("float", 0.999, "β₂", low=0.0, high=1.0, high_open=True),
-    "eps": Param("float", 1e-8, "ε", low=0.0),
-    "weight_decay": Param("float", 1e-4, "decoupled weight decay λ", low=0.0),
-}
-
-
 @register_optimizer(
     "cautious_adamw",
-    _ADAM,
-    "C-AdamW: AdamW whose Adam direction is masked to coordinates agreeing with the gradient",
-    "Liang, Chen, Liu, Liu. Cautious Optimizers: Improving Training with One Line of Code (2411.16085)",
+    summary="C-AdamW: AdamW whose Adam direction is masked to coordinates agreeing with the gradient",
+    reference="Liang, Chen, Liu, Liu. Cautious Optimizers: Improving Training with One Line of Code (2411.16085)",
 )
-def cautious_adamw(learning_rate: optax.ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-                   weight_decay: float = 1e-4) -> optax.GradientTransformation:
+def cautious_adamw(learning_rate: optax.ScalarOrSchedule, b1: Beta1 = 0.9, b2: Beta2 = 0.999, eps: Eps = 1e-8,
+                   weight_decay: WeightDecay = 1e-4) -> optax.GradientTransformation:
     return optax.chain(
         scale_by_cautious(optax.scale_by_adam(b1=b1, b2=b2, eps=eps)),
         optax.add_decayed_weights(weight_decay),
@@ -82,16 +76,15 @@ def cautious_adamw(learning_rate: optax.ScalarOrSchedule, b1: float = 0.9, b2: f
 
 @register_optimizer(
     "cautious_lion",
-    {
-        "b1": Param("float", 0.9, "β₁ (interpolation for the sign)", low=0.0, high=1.0),
-        "b2": Param("float", 0.99, "β₂ (momentum decay)", low=0.0, high=1.0),
-        "weight_decay": Param("float", 1e-3, "decoupled weight decay λ", low=0.0),
-    },
-    "C-Lion: Lion whose sign direction is masked to coordinates agreeing with the gradient",
-    "Liang, Chen, Liu, Liu. Cautious Optimizers (2411.16085); Chen et al. Lion (2302.06675)",
+    summary="C-Lion: Lion whose sign direction is masked to coordinates agreeing with the gradient",
+    reference="Liang, Chen, Liu, Liu. Cautious Optimizers (2411.16085); Chen et al. Lion (2302.06675)",
 )
-def cautious_lion(learning_rate: optax.ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
-                  weight_decay: float = 1e-3) -> optax.GradientTransformation:
+def cautious_lion(
+    learning_rate: optax.ScalarOrSchedule,
+    b1: Annotated[float, Arg("β₁ (interpolation for the sign)", low=0.0, high=1.0)] = 0.9,
+    b2: Annotated[float, Arg("β₂ (momentum decay)", low=0.0, high=1.0)] = 0.99,
+    weight_decay: WeightDecay = 1e-3,
+) -> optax.GradientTransformation:
     return optax.chain(
         scale_by_cautious(optax.scale_by_lion(b1=b1, b2=b2)),
         optax.add_decayed_weights(weight_decay),

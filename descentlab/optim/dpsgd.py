@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +34,7 @@ import optax.contrib
 
 from descentlab.optim._common import require
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 ACCOUNTANTS = ("rdp", "pld")
 
@@ -116,26 +116,24 @@ def keyed_private_aggregate(l2_norm_clip: float, noise_multiplier: float,
 
 @register_optimizer(
     "dpsgd",
-    {
-        "l2_norm_clip": Param("float", 1.0, "per-example clipping norm C", low=0.0, low_open=True),
-        "noise_multiplier": Param("float", 1.0, "σ: noise std = σ·C", low=0.0),
-        "momentum": Param("float", 0.0, "momentum on the privatized gradient (0 = none)", low=0.0, high=1.0,
-                          high_open=True),
-        "nesterov": Param("bool", False, "Nesterov momentum"),
-        "delta": Param("float", 1e-5, "δ of the reported (ε, δ) privacy", low=0.0, low_open=True, high=1.0,
-                       static=True),
-        "accountant": Param("str", "rdp", "privacy accountant", choices=ACCOUNTANTS),
-        "clipping": Param("bool", True, "per-example clipping (false: noise σ·C without clipping — not private)"),
-    },
-    "DP-SGD: per-example clipping + Gaussian noise (optax.contrib aggregate); ε via dp-accounting",
-    "Abadi et al. Deep Learning with Differential Privacy (1607.00133); Mironov, Rényi DP (1702.07476)",
+    summary="DP-SGD: per-example clipping + Gaussian noise (optax.contrib aggregate); ε via dp-accounting",
+    reference="Abadi et al. Deep Learning with Differential Privacy (1607.00133); Mironov, Rényi DP (1702.07476)",
     extra_args=("example_grads", "key"),
     host_metrics=dpsgd_privacy,
     source="optax.contrib",
 )
-def dpsgd(learning_rate: optax.ScalarOrSchedule, l2_norm_clip: float = 1.0, noise_multiplier: float = 1.0,
-          momentum: float = 0.0, nesterov: bool = False, delta: float = 1e-5,
-          accountant: str = "rdp", clipping: bool = True) -> optax.GradientTransformationExtraArgs:
+def dpsgd(
+    learning_rate: optax.ScalarOrSchedule,
+    l2_norm_clip: Annotated[float, Arg("per-example clipping norm C", low=0.0, low_open=True)] = 1.0,
+    noise_multiplier: Annotated[float, Arg("σ: noise std = σ·C", low=0.0)] = 1.0,
+    momentum: Annotated[float, Arg("momentum on the privatized gradient (0 = none)", low=0.0, high=1.0,
+                                   high_open=True)] = 0.0,
+    nesterov: Annotated[bool, Arg("Nesterov momentum")] = False,
+    delta: Annotated[float, Arg("δ of the reported (ε, δ) privacy", low=0.0, low_open=True, high=1.0,
+                                static=True)] = 1e-5,
+    accountant: Annotated[str, Arg("privacy accountant", choices=ACCOUNTANTS)] = "rdp",
+    clipping: Annotated[bool, Arg("per-example clipping (false: noise σ·C without clipping — not private)")] = True,
+) -> optax.GradientTransformationExtraArgs:
     """optax.contrib.dpsgd's chain, with the aggregate fed by the engine's per-example gradients and key."""
     del delta, accountant  # host-side only (privacy accounting after the run)
     return optax.chain(

@@ -23,9 +23,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from descentlab.optim._common import count_increment
+from descentlab.optim._common import Beta1, Beta2, Eps, WeightDecay, count_increment
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
 
 
 class ScaleByExadamState(NamedTuple):
@@ -64,17 +63,11 @@ def scale_by_exadam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> op
 
 @register_optimizer(
     "exadam",
-    {
-        "b1": Param("float", 0.9, "β₁", low=0.0, high=1.0, high_open=True),
-        "b2": Param("float", 0.999, "β₂", low=0.0, high=1.0, high_open=True),
-        "eps": Param("float", 1e-8, "ε", low=0.0),
-        "weight_decay": Param("float", 0.0, "decoupled weight decay λ", low=0.0),
-    },
-    "EXAdam: cross-moment debiased Adam with a gradient acceleration term",
-    "Adly. EXAdam: The Power of Adaptive Cross-Moments (2412.20302)",
+    summary="EXAdam: cross-moment debiased Adam with a gradient acceleration term",
+    reference="Adly. EXAdam: The Power of Adaptive Cross-Moments (2412.20302)",
 )
-def exadam(learning_rate: optax.ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-           weight_decay: float = 0.0) -> optax.GradientTransformation:
+def exadam(learning_rate: optax.ScalarOrSchedule, b1: Beta1 = 0.9, b2: Beta2 = 0.999, eps: Eps = 1e-8,
+           weight_decay: WeightDecay = 0.0) -> optax.GradientTransformation:
     return optax.chain(
         scale_by_exadam(b1, b2, eps),
         optax.add_decayed_weights(weight_decay),

@@ -20,7 +20,7 @@ Frank-Wolfe: Projection-Free Sparse Convex Optimization* (ICML 2013).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,7 +28,7 @@ import optax
 
 from descentlab.optim._common import count_increment, flat
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 CONSTRAINTS = ("simplex", "l1", "l2")
 
@@ -52,15 +52,15 @@ def linear_minimization_oracle(g: jax.Array, constraint: str, radius: jax.Array)
 
 @register_optimizer(
     "frank_wolfe",
-    {
-        "constraint": Param("str", "simplex", "feasible set", choices=CONSTRAINTS),
-        "radius": Param("float", 1.0, "r: size of the set", low=0.0, low_open=True),
-    },
-    "Frank–Wolfe with γ_t = 2/(t+2) and an LMO for the simplex, ℓ1 or ℓ2 ball",
-    "Frank & Wolfe (1956); Jaggi. Revisiting Frank-Wolfe: Projection-Free Sparse Convex Optimization (ICML 2013)",
-    takes_learning_rate=False,
+    summary="Frank–Wolfe with γ_t = 2/(t+2) and an LMO for the simplex, ℓ1 or ℓ2 ball",
+    reference="Frank & Wolfe (1956); Jaggi. Revisiting Frank-Wolfe: Projection-Free Sparse Convex Optimization "
+    "(ICML 2013)",
 )
-def frank_wolfe(constraint: str = "simplex", radius: float = 1.0) -> optax.GradientTransformation:
+def frank_wolfe(
+    constraint: Annotated[str, Arg("feasible set", choices=CONSTRAINTS)] = "simplex",
+    radius: Annotated[float, Arg("r: size of the set", low=0.0, low_open=True)] = 1.0,
+) -> optax.GradientTransformation:
+    """No learning rate: the step is γ_t = 2/(t+2) (the registry sees no ``learning_rate`` argument)."""
     if constraint not in CONSTRAINTS:
         raise ValueError(f"constraint: got {constraint!r}; allowed: {', '.join(CONSTRAINTS)}")
 

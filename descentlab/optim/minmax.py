@@ -38,9 +38,8 @@ class CountState(NamedTuple):
 
 @register_optimizer(
     "simultaneous_gda",
-    {},
-    "simultaneous gradient descent–ascent: z ← z − η F(z) (SGD on the descent–ascent field)",
-    "Arrow, Hurwicz, Uzawa. Studies in Linear and Non-linear Programming (1958)",
+    summary="simultaneous gradient descent–ascent: z ← z − η F(z) (SGD on the descent–ascent field)",
+    reference="Arrow, Hurwicz, Uzawa. Studies in Linear and Non-linear Programming (1958)",
     source="optax",
 )
 def simultaneous_gda(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
@@ -49,9 +48,8 @@ def simultaneous_gda(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTra
 
 @register_optimizer(
     "extragradient",
-    {},
-    "extragradient: z ← z − η F(z − η F(z))",
-    "Korpelevich. The extragradient method for finding saddle points (1976)",
+    summary="extragradient: z ← z − η F(z − η F(z))",
+    reference="Korpelevich. The extragradient method for finding saddle points (1976)",
     extra_args=("grad_fn",),
 )
 def extragradient(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:
@@ -73,9 +71,8 @@ def extragradient(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransf
 
 @register_optimizer(
     "alternating_gda",
-    {},
-    "alternating gradient descent–ascent: x ← x − η F_x(x, y), then y ← y − η F_y(x_new, y)",
-    "Zhang, Wang, Lessard, Grosse. Near-optimal Local Convergence of Alternating GDA (2102.09468)",
+    summary="alternating gradient descent–ascent: x ← x − η F_x(x, y), then y ← y − η F_y(x_new, y)",
+    reference="Zhang, Wang, Lessard, Grosse. Near-optimal Local Convergence of Alternating GDA (2102.09468)",
     extra_args=("grad_fn",),
 )
 def alternating_gda(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:

@@ -33,7 +33,7 @@ Models* (COLT 2020, arXiv 2002.09277).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -41,7 +41,7 @@ import optax
 
 from descentlab.optim._common import count_increment, learning_rate_at, tree_difference
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 class CountState(NamedTuple):
@@ -56,9 +56,8 @@ class SignedState(NamedTuple):
 
 @register_optimizer(
     "exponentiated_gradient",
-    {},
-    "mirror descent with the entropy map on the probability simplex: x ← x·e^(−ηg) / Σ x·e^(−ηg)",
-    "Kivinen & Warmuth. Exponentiated Gradient versus Gradient Descent for Linear Predictors (1997); "
+    summary="mirror descent with the entropy map on the probability simplex: x ← x·e^(−ηg) / Σ x·e^(−ηg)",
+    reference="Kivinen & Warmuth. Exponentiated Gradient versus Gradient Descent for Linear Predictors (1997); "
     "Beck & Teboulle (2003)",
 )
 def exponentiated_gradient(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
@@ -79,16 +78,15 @@ def exponentiated_gradient(learning_rate: optax.ScalarOrSchedule) -> optax.Gradi
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-_ALPHA = {"init_scale": Param("float", 1e-2, "α: initial size of the auxiliary u, v", low=0.0, low_open=True)}
+InitScale = Annotated[float, Arg("α: initial size of the auxiliary u, v", low=0.0, low_open=True)]
 
 
 @register_optimizer(
     "eg_pm",
-    _ALPHA,
-    "EG± (unnormalised): x = u − v, u ← u·e^(−ηg), v ← v·e^(ηg)",
-    "Kivinen & Warmuth. Exponentiated Gradient versus Gradient Descent for Linear Predictors (1997)",
+    summary="EG± (unnormalised): x = u − v, u ← u·e^(−ηg), v ← v·e^(ηg)",
+    reference="Kivinen & Warmuth. Exponentiated Gradient versus Gradient Descent for Linear Predictors (1997)",
 )
-def eg_pm(learning_rate: optax.ScalarOrSchedule, init_scale: float = 1e-2) -> optax.GradientTransformation:
+def eg_pm(learning_rate: optax.ScalarOrSchedule, init_scale: InitScale = 1e-2) -> optax.GradientTransformation:
     def init_fn(params):
         u = jax.tree.map(lambda x: jnp.maximum(x, 0) + jnp.asarray(init_scale, x.dtype), params)
         v = jax.tree.map(lambda x: jnp.maximum(-x, 0) + jnp.asarray(init_scale, x.dtype), params)
@@ -106,12 +104,11 @@ def eg_pm(learning_rate: optax.ScalarOrSchedule, init_scale: float = 1e-2) -> op
 
 @register_optimizer(
     "reparam_gd",
-    _ALPHA,
-    "gradient descent on (u, v) for x = u⊙u − v⊙v (the reparameterization view of EG±)",
-    "Amid & Warmuth. Reparameterizing Mirror Descent as Gradient Descent (1910.10555); "
+    summary="gradient descent on (u, v) for x = u⊙u − v⊙v (the reparameterization view of EG±)",
+    reference="Amid & Warmuth. Reparameterizing Mirror Descent as Gradient Descent (1910.10555); "
     "Woodworth et al. Kernel and Rich Regimes in Overparametrized Models (2002.09277)",
 )
-def reparam_gd(learning_rate: optax.ScalarOrSchedule, init_scale: float = 1e-2) -> optax.GradientTransformation:
+def reparam_gd(learning_rate: optax.ScalarOrSchedule, init_scale: InitScale = 1e-2) -> optax.GradientTransformation:
     def init_fn(params):
         u = jax.tree.map(lambda x: jnp.sqrt(jnp.maximum(x, 0) + jnp.asarray(init_scale, x.dtype)), params)
         v = jax.tree.map(lambda x: jnp.sqrt(jnp.maximum(-x, 0) + jnp.asarray(init_scale, x.dtype)), params)

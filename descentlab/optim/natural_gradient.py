@@ -16,13 +16,15 @@ Kunstner, Balles, Hennig. *Limitations of the Empirical Fisher Approximation* (N
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import jax
 import jax.numpy as jnp
 import optax
 
 from descentlab.optim._common import flat, require
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 def scale_by_empirical_fisher(damping: float = 1e-3) -> optax.GradientTransformationExtraArgs:
@@ -47,11 +49,12 @@ def scale_by_empirical_fisher(damping: float = 1e-3) -> optax.GradientTransforma
 
 @register_optimizer(
     "natural_gradient",
-    {"damping": Param("float", 1e-3, "λ: Tikhonov damping of the empirical Fisher", low=0.0, low_open=True)},
-    "natural gradient with the damped empirical Fisher: x ← x − η (G Gᵀ/B + λI)⁻¹ ḡ",
-    "Amari. Natural Gradient Works Efficiently in Learning (1998); Martens (1412.1193)",
+    summary="natural gradient with the damped empirical Fisher: x ← x − η (G Gᵀ/B + λI)⁻¹ ḡ",
+    reference="Amari. Natural Gradient Works Efficiently in Learning (1998); Martens (1412.1193)",
     extra_args=("example_grads",),
 )
-def natural_gradient(learning_rate: optax.ScalarOrSchedule,
-                     damping: float = 1e-3) -> optax.GradientTransformationExtraArgs:
+def natural_gradient(
+    learning_rate: optax.ScalarOrSchedule,
+    damping: Annotated[float, Arg("λ: Tikhonov damping of the empirical Fisher", low=0.0, low_open=True)] = 1e-3,
+) -> optax.GradientTransformationExtraArgs:
     return optax.chain(scale_by_empirical_fisher(damping), optax.scale_by_learning_rate(learning_rate))

@@ -13,39 +13,37 @@ optax's calling convention differs from the engine's, adapts the extra arguments
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import optax
 import optax.contrib
 
-from descentlab.optim._common import require
+from descentlab.optim._common import UNIT, Eps, require
 from descentlab.optim.registry import register_optax, register_optimizer
-from descentlab.params import Param
-
-_UNIT = dict(low=0.0, high=1.0, high_open=True)
+from descentlab.params import Arg
 
 
 # ---- plain names for optax's sgd variants --------------------------------------------------------------
 @register_optimizer(
     "momentum",
-    {"momentum": Param("float", 0.9, "heavy-ball momentum β", **_UNIT)},
-    "heavy-ball momentum SGD (optax.sgd with momentum)",
-    "Polyak. Some methods of speeding up the convergence of iteration methods (1964)",
+    summary="heavy-ball momentum SGD (optax.sgd with momentum)",
+    reference="Polyak. Some methods of speeding up the convergence of iteration methods (1964)",
     source="optax",
 )
-def momentum(learning_rate: optax.ScalarOrSchedule, momentum: float = 0.9) -> optax.GradientTransformation:
+def momentum(learning_rate: optax.ScalarOrSchedule,
+             momentum: Annotated[float, Arg("heavy-ball momentum β", **UNIT)] = 0.9) -> optax.GradientTransformation:
     return optax.sgd(learning_rate, momentum=momentum)
 
 
 @register_optimizer(
     "nesterov",
-    {"momentum": Param("float", 0.9, "momentum β", **_UNIT)},
-    "Nesterov accelerated SGD (optax.sgd with nesterov=True)",
-    "Nesterov. A method for solving the convex programming problem with convergence rate O(1/k²) (1983); "
+    summary="Nesterov accelerated SGD (optax.sgd with nesterov=True)",
+    reference="Nesterov. A method for solving the convex programming problem with convergence rate O(1/k²) (1983); "
     "Sutskever et al. (ICML 2013)",
     source="optax",
 )
-def nesterov(learning_rate: optax.ScalarOrSchedule, momentum: float = 0.9) -> optax.GradientTransformation:
+def nesterov(learning_rate: optax.ScalarOrSchedule,
+             momentum: Annotated[float, Arg("momentum β", **UNIT)] = 0.9) -> optax.GradientTransformation:
     return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
 
 
@@ -65,17 +63,16 @@ def keyed_add_noise(eta: float, gamma: float) -> optax.GradientTransformationExt
 
 @register_optimizer(
     "noisy_sgd",
-    {
-        "eta": Param("float", 0.01, "η: initial noise variance", low=0.0),
-        "gamma": Param("float", 0.55, "γ: variance decay exponent, σ_t² = η/(t+1)^γ", low=0.0),
-    },
-    "SGD with annealed Gaussian gradient noise (optax.noisy_sgd), noise from the engine's key",
-    "Neelakantan et al. Adding Gradient Noise Improves Learning for Very Deep Networks (1511.06807)",
+    summary="SGD with annealed Gaussian gradient noise (optax.noisy_sgd), noise from the engine's key",
+    reference="Neelakantan et al. Adding Gradient Noise Improves Learning for Very Deep Networks (1511.06807)",
     extra_args=("key",),
     source="optax",
 )
-def noisy_sgd(learning_rate: optax.ScalarOrSchedule, eta: float = 0.01,
-              gamma: float = 0.55) -> optax.GradientTransformationExtraArgs:
+def noisy_sgd(
+    learning_rate: optax.ScalarOrSchedule,
+    eta: Annotated[float, Arg("η: initial noise variance", low=0.0)] = 0.01,
+    gamma: Annotated[float, Arg("γ: variance decay exponent, σ_t² = η/(t+1)^γ", low=0.0)] = 0.55,
+) -> optax.GradientTransformationExtraArgs:
     return optax.chain(keyed_add_noise(eta, gamma), optax.scale_by_learning_rate(learning_rate))
 
 
@@ -107,23 +104,22 @@ def keyed_hutchinson() -> optax.GradientTransformationExtraArgs:
 
 @register_optimizer(
     "sophia",
-    {
-        "b1": Param("float", 0.965, "β₁", **_UNIT),
-        "b2": Param("float", 0.99, "β₂ (Hessian EMA)", **_UNIT),
-        "eps": Param("float", 1e-8, "ε", low=0.0),
-        "weight_decay": Param("float", 1e-4, "decoupled weight decay", low=0.0),
-        "gamma": Param("float", 0.01, "γ: Hessian scale", low=0.0, low_open=True),
-        "clip_threshold": Param("float", 1.0, "elementwise update clip", low=0.0, low_open=True),
-        "update_interval": Param("int", 10, "steps between Hessian estimates", low=1),
-    },
-    "Sophia (optax.contrib): clipped preconditioned momentum with a Hutchinson diagonal Hessian",
-    "Liu et al. Sophia: A Scalable Stochastic Second-order Optimizer for Language Model Pre-training (2305.14342)",
+    summary="Sophia (optax.contrib): clipped preconditioned momentum with a Hutchinson diagonal Hessian",
+    reference="Liu et al. Sophia: A Scalable Stochastic Second-order Optimizer for Language Model Pre-training "
+    "(2305.14342)",
     extra_args=("value_fn", "key"),
     source="optax.contrib",
 )
-def sophia(learning_rate: optax.ScalarOrSchedule, b1: float = 0.965, b2: float = 0.99, eps: float = 1e-8,
-           weight_decay: float = 1e-4, gamma: float = 0.01, clip_threshold: float = 1.0,
-           update_interval: int = 10) -> optax.GradientTransformationExtraArgs:
+def sophia(
+    learning_rate: optax.ScalarOrSchedule,
+    b1: Annotated[float, Arg("β₁", **UNIT)] = 0.965,
+    b2: Annotated[float, Arg("β₂ (Hessian EMA)", **UNIT)] = 0.99,
+    eps: Eps = 1e-8,
+    weight_decay: Annotated[float, Arg("decoupled weight decay", low=0.0)] = 1e-4,
+    gamma: Annotated[float, Arg("γ: Hessian scale", low=0.0, low_open=True)] = 0.01,
+    clip_threshold: Annotated[float, Arg("elementwise update clip", low=0.0, low_open=True)] = 1.0,
+    update_interval: Annotated[int, Arg("steps between Hessian estimates", low=1)] = 10,
+) -> optax.GradientTransformationExtraArgs:
     inner = optax.contrib.sophia(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, gamma=gamma,
                                  clip_threshold=clip_threshold, update_interval=update_interval,
                                  hessian_diagonal_fn=keyed_hutchinson())
@@ -138,13 +134,15 @@ def sophia(learning_rate: optax.ScalarOrSchedule, b1: float = 0.965, b2: float =
 # ---- SAM: one adversarial ascent step then the outer step, every call ------------------------------------
 @register_optimizer(
     "sam",
-    {"rho": Param("float", 0.05, "ρ: radius of the normalized ascent step", low=0.0)},
-    "SAM (optax.contrib, opaque mode): g(x + ρ ∇f/‖∇f‖) fed to SGD",
-    "Foret et al. Sharpness-Aware Minimization for Efficiently Improving Generalization (2010.01412)",
+    summary="SAM (optax.contrib, opaque mode): g(x + ρ ∇f/‖∇f‖) fed to SGD",
+    reference="Foret et al. Sharpness-Aware Minimization for Efficiently Improving Generalization (2010.01412)",
     extra_args=("grad_fn",),
     source="optax.contrib",
 )
-def sam(learning_rate: optax.ScalarOrSchedule, rho: float = 0.05) -> optax.GradientTransformationExtraArgs:
+def sam(
+    learning_rate: optax.ScalarOrSchedule,
+    rho: Annotated[float, Arg("ρ: radius of the normalized ascent step", low=0.0)] = 0.05,
+) -> optax.GradientTransformationExtraArgs:
     adversary = optax.chain(optax.contrib.normalize(), optax.sgd(rho))
     inner = optax.contrib.sam(optax.sgd(learning_rate), adversary, sync_period=2, opaque_mode=True)
 
@@ -164,17 +162,16 @@ class LookaheadAdapterState(NamedTuple):
 
 @register_optimizer(
     "lookahead",
-    {
-        "fast": Param("str", "sgd", "fast (inner) optimizer", choices=("sgd", "adam")),
-        "sync_period": Param("int", 5, "k: fast steps between synchronisations", low=1),
-        "slow_step_size": Param("float", 0.5, "α: slow-weights interpolation", low=0.0, high=1.0),
-    },
-    "Lookahead (optax): k fast steps, then slow ← slow + α(fast − slow) and fast ← slow",
-    "Zhang, Lucas, Hinton, Ba. Lookahead Optimizer: k steps forward, 1 step back (1907.08610)",
+    summary="Lookahead (optax): k fast steps, then slow ← slow + α(fast − slow) and fast ← slow",
+    reference="Zhang, Lucas, Hinton, Ba. Lookahead Optimizer: k steps forward, 1 step back (1907.08610)",
     source="optax",
 )
-def lookahead(learning_rate: optax.ScalarOrSchedule, fast: str = "sgd", sync_period: int = 5,
-              slow_step_size: float = 0.5) -> optax.GradientTransformation:
+def lookahead(
+    learning_rate: optax.ScalarOrSchedule,
+    fast: Annotated[str, Arg("fast (inner) optimizer", choices=("sgd", "adam"))] = "sgd",
+    sync_period: Annotated[int, Arg("k: fast steps between synchronisations", low=1)] = 5,
+    slow_step_size: Annotated[float, Arg("α: slow-weights interpolation", low=0.0, high=1.0)] = 0.5,
+) -> optax.GradientTransformation:
     fast_opt = {"sgd": optax.sgd, "adam": optax.adam}[fast](learning_rate)
     inner = optax.lookahead(fast_opt, sync_period=sync_period, slow_step_size=slow_step_size)
 
@@ -193,22 +190,20 @@ def lookahead(learning_rate: optax.ScalarOrSchedule, fast: str = "sgd", sync_per
 # ---- line searches -------------------------------------------------------------------------------------------
 @register_optimizer(
     "sgd_armijo",
-    {
-        "max_backtracking_steps": Param("int", 15, "most halvings per step", low=1),
-        "slope_rtol": Param("float", 1e-4, "Armijo constant c₁", low=0.0, high=1.0, low_open=True),
-        "decrease_factor": Param("float", 0.8, "backtracking factor", low=0.0, high=1.0, low_open=True,
-                                 high_open=True),
-        "increase_factor": Param("float", 1.5, "step growth between iterations", low=1.0),
-        "max_learning_rate": Param("float", 1.0, "largest trial step", low=0.0, low_open=True),
-    },
-    "SGD with optax's backtracking (Armijo) line search on the batch loss",
-    "Armijo (1966); Vaswani et al. Painless Stochastic Gradient (1905.09997)",
+    summary="SGD with optax's backtracking (Armijo) line search on the batch loss",
+    reference="Armijo (1966); Vaswani et al. Painless Stochastic Gradient (1905.09997)",
     extra_args=("value", "grad", "value_fn"),
     source="optax",
 )
-def sgd_armijo(learning_rate: optax.ScalarOrSchedule, max_backtracking_steps: int = 15, slope_rtol: float = 1e-4,
-               decrease_factor: float = 0.8, increase_factor: float = 1.5,
-               max_learning_rate: float = 1.0) -> optax.GradientTransformationExtraArgs:
+def sgd_armijo(
+    learning_rate: optax.ScalarOrSchedule,
+    max_backtracking_steps: Annotated[int, Arg("most halvings per step", low=1)] = 15,
+    slope_rtol: Annotated[float, Arg("Armijo constant c₁", low=0.0, high=1.0, low_open=True)] = 1e-4,
+    decrease_factor: Annotated[float, Arg("backtracking factor", low=0.0, high=1.0, low_open=True,
+                                          high_open=True)] = 0.8,
+    increase_factor: Annotated[float, Arg("step growth between iterations", low=1.0)] = 1.5,
+    max_learning_rate: Annotated[float, Arg("largest trial step", low=0.0, low_open=True)] = 1.0,
+) -> optax.GradientTransformationExtraArgs:
     """``learning_rate`` scales the direction before the search (1 = plain Armijo SGD)."""
     return optax.chain(
         optax.sgd(learning_rate),
@@ -220,16 +215,16 @@ def sgd_armijo(learning_rate: optax.ScalarOrSchedule, max_backtracking_steps: in
 
 @register_optimizer(
     "lbfgs",
-    {
-        "memory_size": Param("int", 10, "number of curvature pairs kept", low=1),
-        "scale_init_precond": Param("bool", True, "scale the initial inverse Hessian by sᵀy/yᵀy"),
-    },
-    "L-BFGS (optax) with its zoom (strong Wolfe) line search on the batch loss",
-    "Nocedal. Updating quasi-Newton matrices with limited storage (1980); Nocedal & Wright, Numerical Optimization",
+    summary="L-BFGS (optax) with its zoom (strong Wolfe) line search on the batch loss",
+    reference="Nocedal. Updating quasi-Newton matrices with limited storage (1980); Nocedal & Wright, Numerical "
+    "Optimization",
     extra_args=("value", "grad", "value_fn"),
     source="optax",
 )
-def lbfgs(learning_rate: optax.ScalarOrSchedule, memory_size: int = 10,
-          scale_init_precond: bool = True) -> optax.GradientTransformationExtraArgs:
+def lbfgs(
+    learning_rate: optax.ScalarOrSchedule,
+    memory_size: Annotated[int, Arg("number of curvature pairs kept", low=1)] = 10,
+    scale_init_precond: Annotated[bool, Arg("scale the initial inverse Hessian by sᵀy/yᵀy")] = True,
+) -> optax.GradientTransformationExtraArgs:
     """``learning_rate`` multiplies the direction before the line search (1 = standard L-BFGS)."""
     return optax.lbfgs(learning_rate, memory_size=memory_size, scale_init_precond=scale_init_precond)

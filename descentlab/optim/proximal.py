@@ -13,7 +13,7 @@ Shrinkage-Thresholding Algorithm for Linear Inverse Problems* (SIAM J. Imaging S
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +21,7 @@ import optax
 
 from descentlab.optim._common import count_increment, learning_rate_at
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 class ProximalState(NamedTuple):
@@ -35,11 +35,13 @@ def soft_threshold(z: jax.Array, tau: jax.Array) -> jax.Array:
 
 @register_optimizer(
     "proximal_l1",
-    {"l1": Param("float", 1e-3, "λ: weight of the ℓ1 penalty", low=0.0)},
-    "proximal gradient (ISTA): x ← S_{ηλ}(x − η g)",
-    "Beck & Teboulle. A Fast Iterative Shrinkage-Thresholding Algorithm (SIAM J. Imaging Sci. 2009)",
+    summary="proximal gradient (ISTA): x ← S_{ηλ}(x − η g)",
+    reference="Beck & Teboulle. A Fast Iterative Shrinkage-Thresholding Algorithm (SIAM J. Imaging Sci. 2009)",
 )
-def proximal_l1(learning_rate: optax.ScalarOrSchedule, l1: float = 1e-3) -> optax.GradientTransformation:
+def proximal_l1(
+    learning_rate: optax.ScalarOrSchedule,
+    l1: Annotated[float, Arg("λ: weight of the ℓ1 penalty", low=0.0)] = 1e-3,
+) -> optax.GradientTransformation:
     def init_fn(params):
         del params
         return ProximalState(jnp.zeros([], jnp.int32))

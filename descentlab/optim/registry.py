@@ -23,7 +23,8 @@ from typing import Any
 import optax
 import optax.contrib
 
-from descentlab.params import Param
+from descentlab.optim._common import UNIT
+from descentlab.params import Arg, Param, annotated_param
 from descentlab.registry import Registry
 
 EXTRA_ARGS = ("value", "grad", "value_fn", "grad_fn", "example_grads", "key")
@@ -45,6 +46,11 @@ class OptimizerEntry:
     # ``host_metrics(params, *, steps, batch_size, n_examples) -> dict[str, float]``.
     host_metrics: Callable[..., dict[str, float]] | None = None
 
+    def __post_init__(self):
+        unknown = set(self.extra_args) - set(EXTRA_ARGS)
+        if unknown:
+            raise ValueError(f"optimizer {self.name!r}: unknown extra_args {sorted(unknown)}; allowed: {EXTRA_ARGS}")
+
     def build(self, learning_rate: Any = None, **params: Any) -> optax.GradientTransformationExtraArgs:
         """The transformation; ``learning_rate`` may be a scalar or an optax schedule."""
         if self.takes_learning_rate:
@@ -52,7 +58,17 @@ class OptimizerEntry:
         return optax.with_extra_args_support(self.factory(**params))
 
 
-OPTIMIZERS: Registry[OptimizerEntry] = Registry("optimizer")
+def _entry(name: str, factory: Callable, params: dict[str, Param], **fields: Any) -> OptimizerEntry:
+    """An optimizer takes the (scheduled) learning rate when its factory has a ``learning_rate`` argument."""
+    takes_learning_rate = "learning_rate" in inspect.signature(factory).parameters
+    return OptimizerEntry(name, factory, params, takes_learning_rate=takes_learning_rate, **fields)
+
+
+OPTIMIZERS: Registry[OptimizerEntry] = Registry("optimizer", _entry, context=("learning_rate",))
+
+register_optimizer = OPTIMIZERS.register
+"""``@register_optimizer(name, summary=..., reference=..., extra_args=..., host_metrics=..., source=...)`` on a
+factory ``(learning_rate, **params) -> GradientTransformation`` whose parameters carry ``Arg`` metadata."""
 
 # Arguments of optax factories that are not hyperparameters a spec can set.
 _NOT_SETTABLE = {
@@ -62,10 +78,9 @@ _NOT_SETTABLE = {
 }
 
 
-_UNIT = {"low": 0.0, "high": 1.0, "high_open": True}
 _NONNEGATIVE = {"low": 0.0}
 KNOWN_BOUNDS: dict[str, dict[str, Any]] = {
-    **dict.fromkeys(("momentum", "b1", "b2", "b3", "beta3", "decay", "rho", "adam_b1", "adam_b2"), _UNIT),
+    **dict.fromkeys(("momentum", "b1", "b2", "b3", "beta3", "decay", "rho", "adam_b1", "adam_b2"), UNIT),
     **dict.fromkeys(("eps", "eps_root", "weight_decay", "initial_accumulator_value", "initial_scale",
                      "trust_coefficient", "min_norm", "max_learning_rate", "estim_lr0", "adam_eps_root",
                      "adam_weight_decay", "init_estim_sq_dist"), _NONNEGATIVE),
@@ -75,10 +90,11 @@ and momentum coefficients lie in [0, 1), step-size floors, decays and initial va
 
 
 def _param_from_signature(parameter: inspect.Parameter) -> Param | None:
+    """An optax hyperparameter's Param, inferred from its annotation, default and conventional name."""
     text = str(parameter.annotation)
     required = parameter.default is inspect.Parameter.empty
     default = None if required else parameter.default
-    if parameter.kind in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL):
+    if parameter.name in _NOT_SETTABLE:
         return None
     if text in ("<class 'bool'>", "bool") or isinstance(default, bool):
         return Param("bool", default, required=required)
@@ -95,46 +111,23 @@ def _param_from_signature(parameter: inspect.Parameter) -> Param | None:
 
 
 def register_optax(name: str, factory: Callable, reference: str, extra_args: tuple[str, ...] = (),
-                   source: str = "optax", **overrides: Param) -> OptimizerEntry:
-    """Register an optax optimizer, reading its hyperparameters from its signature."""
-    params: dict[str, Param] = {}
-    takes_lr = False
-    for pname, parameter in inspect.signature(factory).parameters.items():
-        if pname == "learning_rate":
-            takes_lr = True
-            continue
-        if pname in _NOT_SETTABLE:
-            continue
-        param = _param_from_signature(parameter)
-        if param is not None:
-            params[pname] = param
-    params.update(overrides)
-    doc = (inspect.getdoc(factory) or name).strip().splitlines()[0]
-    entry = OptimizerEntry(name, factory, params, doc, reference, takes_lr, extra_args, source)
-    return OPTIMIZERS.add(name, entry)
+                   source: str = "optax", **overrides: Arg) -> OptimizerEntry:
+    """Register an optax optimizer, inferring its hyperparameters from its signature (``overrides``: an
+    :class:`Arg` for a hyperparameter the inference gets wrong; the default still comes from the signature)."""
+    component = f"optimizer {name!r}"
 
+    def from_optax(parameter: inspect.Parameter) -> Param | None:
+        if parameter.name in overrides:
+            return annotated_param(component, parameter, overrides[parameter.name])
+        return _param_from_signature(parameter)
 
-def register_optimizer(
-    name: str,
-    params: dict[str, Param],
-    summary: str,
-    reference: str,
-    takes_learning_rate: bool = True,
-    extra_args: tuple[str, ...] = (),
-    host_metrics: Callable[..., dict[str, float]] | None = None,
-    source: str = "descentlab",
-) -> Callable[[Callable], Callable]:
-    """Decorator registering one of our optimizer factories (or an adapter of an optax one)."""
-    unknown = set(extra_args) - set(EXTRA_ARGS)
+    unknown = set(overrides) - set(inspect.signature(factory).parameters)
     if unknown:
-        raise ValueError(f"optimizer {name!r}: unknown extra_args {sorted(unknown)}; allowed: {EXTRA_ARGS}")
-
-    def decorator(factory: Callable) -> Callable:
-        OPTIMIZERS.add(name, OptimizerEntry(name, factory, params, summary, reference, takes_learning_rate, extra_args,
-                                            source, host_metrics))
-        return factory
-
-    return decorator
+        raise ValueError(f"{component}: overrides {sorted(unknown)} are not in the factory's signature")
+    summary = (inspect.getdoc(factory) or name).strip().splitlines()[0]
+    OPTIMIZERS.register(name, unannotated=from_optax, summary=summary, reference=reference, extra_args=extra_args,
+                        source=source)(factory)
+    return OPTIMIZERS.get(name)
 
 
 _OPTAX = {
@@ -170,7 +163,8 @@ def _register_builtin() -> None:
         optax.contrib.muon,
         "Jordan et al. Muon (2024); Newton–Schulz 5 with coefficients (3.4445, −4.7750, 2.0315)",
         source="optax.contrib",
-        beta=Param("float", 0.95, "momentum β", **_UNIT),
+        beta=Arg("momentum β", kind="float", **UNIT),
+        ns_steps=Arg("Newton–Schulz iterations", kind="int", low=1),
     )
 
 

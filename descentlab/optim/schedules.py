@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import jax.numpy as jnp
 import optax
 
-from descentlab.params import Param
+from descentlab.params import Arg, Param
 from descentlab.registry import Registry
 
 Schedule = Callable[[Any], Any]
@@ -48,45 +49,36 @@ class ScheduleEntry:
         return self.build_fn(learning_rate, total_steps, **params)
 
 
-SCHEDULES: Registry[ScheduleEntry] = Registry("schedule")
+SCHEDULES: Registry[ScheduleEntry] = Registry("schedule", ScheduleEntry, context=("lr", "total_steps"))
+
+register_schedule = SCHEDULES.register
+"""``@register_schedule(name, summary=..., reference=...)`` on ``(lr, total_steps, **params) -> schedule`` whose
+parameters carry ``Arg`` metadata."""
+
+FinalFraction = Annotated[float, Arg("η_T / η₀", low=0.0, high=1.0)]
 
 
-def register_schedule(name: str, params: dict[str, Param], summary: str, reference: str = ""):
-    def decorator(fn: Callable[..., Schedule]) -> Callable[..., Schedule]:
-        SCHEDULES.add(name, ScheduleEntry(name, fn, params, summary, reference))
-        return fn
-
-    return decorator
-
-
-_FRACTION = dict(low=0.0, high=1.0)
-
-
-@register_schedule("constant", {}, "η_t = η₀")
+@register_schedule("constant", summary="η_t = η₀")
 def constant(lr, total_steps):
     return optax.constant_schedule(lr)
 
 
 @register_schedule(
     "cosine",
-    {"final_fraction": Param("float", 0.0, "η_T / η₀", **_FRACTION)},
-    "cosine decay from η₀ to final_fraction·η₀ over the run",
-    "Loshchilov & Hutter. SGDR (1608.03983)",
+    summary="cosine decay from η₀ to final_fraction·η₀ over the run",
+    reference="Loshchilov & Hutter. SGDR (1608.03983)",
 )
-def cosine(lr, total_steps, final_fraction=0.0):
+def cosine(lr, total_steps, final_fraction: FinalFraction = 0.0):
     return optax.cosine_decay_schedule(lr, max(total_steps, 1), alpha=final_fraction)
 
 
 @register_schedule(
     "warmup_cosine",
-    {
-        "warmup_steps": Param("int", 100, "linear warm-up length", low=0),
-        "final_fraction": Param("float", 0.0, "η_T / η₀", **_FRACTION),
-    },
-    "linear warm-up from 0 to η₀, then cosine decay",
-    "Goyal et al. Accurate, Large Minibatch SGD (1706.02677)",
+    summary="linear warm-up from 0 to η₀, then cosine decay",
+    reference="Goyal et al. Accurate, Large Minibatch SGD (1706.02677)",
 )
-def warmup_cosine(lr, total_steps, warmup_steps=100, final_fraction=0.0):
+def warmup_cosine(lr, total_steps, warmup_steps: Annotated[int, Arg("linear warm-up length", low=0)] = 100,
+                  final_fraction: FinalFraction = 0.0):
     # optax branches on ``peak_value == 0`` in Python: build the unit-peak shape and scale it, so that
     # the learning rate may be a traced (swept) value.
     shape = optax.warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps, max(total_steps, warmup_steps + 1),
@@ -94,53 +86,40 @@ def warmup_cosine(lr, total_steps, warmup_steps=100, final_fraction=0.0):
     return lambda t: lr * shape(t)
 
 
-@register_schedule("linear_decay", {}, "linear decay from η₀ to zero at the last step",
-                   "Defazio et al. When, Why and How Much? Adaptive Learning Rate Scheduling (2310.07831)")
+@register_schedule("linear_decay", summary="linear decay from η₀ to zero at the last step",
+                   reference="Defazio et al. When, Why and How Much? Adaptive Learning Rate Scheduling (2310.07831)")
 def linear_decay(lr, total_steps):
     return optax.linear_schedule(lr, 0.0, max(total_steps, 1))
 
 
-@register_schedule(
-    "exponential",
-    {"decay_rate": Param("float", 0.1, "η_T / η₀", low=0.0, low_open=True, high=1.0)},
-    "η_t = η₀ · decay_rate^(t/T)",
-)
-def exponential(lr, total_steps, decay_rate=0.1):
+@register_schedule("exponential", summary="η_t = η₀ · decay_rate^(t/T)")
+def exponential(lr, total_steps,
+                decay_rate: Annotated[float, Arg("η_T / η₀", low=0.0, low_open=True, high=1.0)] = 0.1):
     return lambda t: lr * decay_rate ** (jnp.asarray(t, jnp.result_type(float)) / max(total_steps, 1))
 
 
-@register_schedule(
-    "step",
-    {
-        "every": Param("int", 1000, "steps between drops", low=1),
-        "factor": Param("float", 0.1, "multiplier at each drop", low=0.0, high=1.0),
-    },
-    "η_t = η₀ · factor^⌊t/every⌋",
-)
-def step(lr, total_steps, every=1000, factor=0.1):
+@register_schedule("step", summary="η_t = η₀ · factor^⌊t/every⌋")
+def step(lr, total_steps, every: Annotated[int, Arg("steps between drops", low=1)] = 1000,
+         factor: Annotated[float, Arg("multiplier at each drop", low=0.0, high=1.0)] = 0.1):
     return lambda t: lr * factor ** jnp.floor(jnp.asarray(t, jnp.result_type(float)) / every)
 
 
 @register_schedule(
     "polynomial",
-    {
-        "power": Param("float", 1.0, "α in η₀/(1+t/t₀)^α", low=0.0),
-        "t0": Param("float", 1.0, "t₀ in η₀/(1+t/t₀)^α", low=0.0, low_open=True),
-    },
-    "η_t = η₀ / (1 + t/t₀)^α",
-    "Robbins & Monro (1951); Moulines & Bach (NeurIPS 2011)",
+    summary="η_t = η₀ / (1 + t/t₀)^α",
+    reference="Robbins & Monro (1951); Moulines & Bach (NeurIPS 2011)",
 )
-def polynomial(lr, total_steps, power=1.0, t0=1.0):
+def polynomial(lr, total_steps, power: Annotated[float, Arg("α in η₀/(1+t/t₀)^α", low=0.0)] = 1.0,
+               t0: Annotated[float, Arg("t₀ in η₀/(1+t/t₀)^α", low=0.0, low_open=True)] = 1.0):
     return lambda t: lr / (1.0 + jnp.asarray(t, jnp.result_type(float)) / t0) ** power
 
 
 @register_schedule(
     "inverse_sqrt",
-    {"warmup_steps": Param("int", 100, "linear warm-up length", low=1)},
-    "linear warm-up, then η₀·√(w/t)",
-    "Vaswani et al. Attention Is All You Need (1706.03762)",
+    summary="linear warm-up, then η₀·√(w/t)",
+    reference="Vaswani et al. Attention Is All You Need (1706.03762)",
 )
-def inverse_sqrt(lr, total_steps, warmup_steps=100):
+def inverse_sqrt(lr, total_steps, warmup_steps: Annotated[int, Arg("linear warm-up length", low=1)] = 100):
     def schedule(t):
         t = jnp.asarray(t, jnp.result_type(float)) + 1.0
         return lr * jnp.minimum(t / warmup_steps, jnp.sqrt(warmup_steps / t))
@@ -150,30 +129,29 @@ def inverse_sqrt(lr, total_steps, warmup_steps=100):
 
 @register_schedule(
     "one_cycle",
-    {
-        "pct_start": Param("float", 0.3, "fraction of the run spent increasing", low=0.0, high=1.0, low_open=True,
-                           high_open=True, static=True),
-        "div_factor": Param("float", 25.0, "η₀ / initial rate", low=1.0, static=True),
-        "final_div_factor": Param("float", 1e4, "η₀ / final rate", low=1.0, static=True),
-    },
-    "one-cycle: cosine rise from η₀/div_factor to η₀, then cosine fall to η₀/final_div_factor",
-    "Smith & Topin. Super-Convergence (1708.07120)",
+    summary="one-cycle: cosine rise from η₀/div_factor to η₀, then cosine fall to η₀/final_div_factor",
+    reference="Smith & Topin. Super-Convergence (1708.07120)",
 )
-def one_cycle(lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4):
+def one_cycle(
+    lr,
+    total_steps,
+    pct_start: Annotated[float, Arg("fraction of the run spent increasing", low=0.0, high=1.0, low_open=True,
+                                    high_open=True, static=True)] = 0.3,
+    div_factor: Annotated[float, Arg("η₀ / initial rate", low=1.0, static=True)] = 25.0,
+    final_div_factor: Annotated[float, Arg("η₀ / final rate", low=1.0, static=True)] = 1e4,
+):
     return optax.cosine_onecycle_schedule(max(total_steps, 2), lr, pct_start=pct_start, div_factor=div_factor,
                                           final_div_factor=final_div_factor)
 
 
 @register_schedule(
     "triangular",
-    {
-        "half_cycle": Param("int", 500, "s: steps from the lowest to the highest rate", low=1),
-        "min_fraction": Param("float", 0.1, "lowest rate / η₀", **_FRACTION),
-    },
-    "triangular cyclical rate between min_fraction·η₀ and η₀ (starts at the minimum)",
-    "Smith. Cyclical Learning Rates for Training Neural Networks (1506.01186)",
+    summary="triangular cyclical rate between min_fraction·η₀ and η₀ (starts at the minimum)",
+    reference="Smith. Cyclical Learning Rates for Training Neural Networks (1506.01186)",
 )
-def triangular(lr, total_steps, half_cycle=500, min_fraction=0.1):
+def triangular(lr, total_steps,
+               half_cycle: Annotated[int, Arg("s: steps from the lowest to the highest rate", low=1)] = 500,
+               min_fraction: Annotated[float, Arg("lowest rate / η₀", low=0.0, high=1.0)] = 0.1):
     def schedule(t):
         t = jnp.asarray(t, jnp.result_type(float))
         cycle = jnp.floor(1.0 + t / (2.0 * half_cycle))
@@ -183,23 +161,25 @@ def triangular(lr, total_steps, half_cycle=500, min_fraction=0.1):
     return schedule
 
 
-COOLDOWNS = ("linear", "cosine", "sqrt")
+Cooldown = Literal["linear", "cosine", "sqrt"]
+COOLDOWNS = typing.get_args(Cooldown)
 
 
 @register_schedule(
     "wsd",
-    {
-        "warmup_steps": Param("int", 0, "linear warm-up length", low=0),
-        "decay_fraction": Param("float", 0.2, "f: fraction of the run spent cooling down", low=0.0, high=1.0,
-                                static=True),
-        "cooldown": Param("str", "linear", "cooldown shape c(s)", choices=COOLDOWNS),
-        "final_fraction": Param("float", 0.0, "η_T / η₀", **_FRACTION),
-    },
-    "warmup–stable–decay: warm-up, constant η₀, then a linear, cosine or 1−√s cooldown",
-    "Hu et al. MiniCPM (2404.06395); Hägele et al. Scaling Laws and Compute-Optimal Training Beyond Fixed "
+    summary="warmup–stable–decay: warm-up, constant η₀, then a linear, cosine or 1−√s cooldown",
+    reference="Hu et al. MiniCPM (2404.06395); Hägele et al. Scaling Laws and Compute-Optimal Training Beyond Fixed "
     "Training Durations (2405.18392)",
 )
-def wsd(lr, total_steps, warmup_steps=0, decay_fraction=0.2, cooldown="linear", final_fraction=0.0):
+def wsd(
+    lr,
+    total_steps,
+    warmup_steps: Annotated[int, Arg("linear warm-up length", low=0)] = 0,
+    decay_fraction: Annotated[float, Arg("f: fraction of the run spent cooling down", low=0.0, high=1.0,
+                                         static=True)] = 0.2,
+    cooldown: Annotated[Cooldown, Arg("cooldown shape c(s)")] = "linear",
+    final_fraction: FinalFraction = 0.0,
+):
     if cooldown not in COOLDOWNS:
         raise ValueError(f"cooldown: got {cooldown!r}; allowed: {', '.join(COOLDOWNS)}")
     decay_steps = max(math.ceil(decay_fraction * total_steps), 1)

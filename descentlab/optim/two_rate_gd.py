@@ -19,14 +19,14 @@ Reference: Sohl-Dickstein, *The boundary of neural network trainability is fract
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
 from descentlab.optim.registry import register_optimizer
-from descentlab.params import Param
+from descentlab.params import Arg
 
 
 class ScaleByLayerState(NamedTuple):
@@ -58,18 +58,18 @@ def scale_by_layer(scales: Mapping[str, Any], default: Any = 1.0) -> optax.Gradi
 
 @register_optimizer(
     "layerwise_gd",
-    {
-        "learning_rate": Param("float", 1.0, "base rate η₀ multiplying every layer's rate (the schedule's peak)",
-                               low=0.0, low_open=True),
-        "eta_hidden": Param("float", None, "rate of the hidden layers", low=0.0, required=True),
-        "eta_output": Param("float", None, "rate of the output layer(s)", low=0.0, required=True),
-        "output_keys": Param("str", "output", "comma-separated top-level parameter keys that get eta_output"),
-    },
-    "gradient descent with separate rates for hidden and output layers: θ_ℓ ← θ_ℓ − η₀ η_ℓ g_ℓ",
-    "Sohl-Dickstein. The boundary of neural network trainability is fractal (2402.06184)",
+    summary="gradient descent with separate rates for hidden and output layers: θ_ℓ ← θ_ℓ − η₀ η_ℓ g_ℓ",
+    reference="Sohl-Dickstein. The boundary of neural network trainability is fractal (2402.06184)",
 )
-def layerwise_gd(learning_rate: optax.ScalarOrSchedule = 1.0, eta_hidden: float = 1.0, eta_output: float = 1.0,
-                 output_keys: str = "output") -> optax.GradientTransformation:
+def layerwise_gd(
+    learning_rate: Annotated[optax.ScalarOrSchedule, Arg("base rate η₀ multiplying every layer's rate (the "
+                                                         "schedule's peak)", kind="float", low=0.0,
+                                                         low_open=True)] = 1.0,
+    *,
+    eta_hidden: Annotated[float, Arg("rate of the hidden layers", low=0.0)],
+    eta_output: Annotated[float, Arg("rate of the output layer(s)", low=0.0)],
+    output_keys: Annotated[str, Arg("comma-separated top-level parameter keys that get eta_output")] = "output",
+) -> optax.GradientTransformation:
     keys = [k.strip() for k in output_keys.split(",") if k.strip()]
     return optax.chain(
         scale_by_layer({k: eta_output for k in keys}, default=eta_hidden),

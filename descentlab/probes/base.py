@@ -1,7 +1,7 @@
 """The Probe contract: a measurement taken at checkpoint steps, inside the compiled program.
 
-A probe is registered with :func:`register_probe` as a factory ``(**options) -> Probe``, where
-options are declared :class:`~descentlab.params.Param`s (all static: they shape the program).
+A probe is registered with :func:`register_probe` as a factory ``(**options) -> Probe``, whose
+options are declared in its signature with ``Annotated[..., Arg(...)]`` (all static: they shape the program).
 A :class:`Probe` has
 
 * ``init(ctx) -> state``: an optional carried state (a warm-start vector, K₀ for NTK change);
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import jax
 
-from descentlab.params import Param
+from descentlab.params import Arg, Param
 from descentlab.problems.base import Batch, Params, Problem
 from descentlab.registry import Registry
 
@@ -78,17 +78,14 @@ class ProbeEntry:
     reference: str = ""
 
 
-PROBES: Registry[ProbeEntry] = Registry("probe")
+PROBES: Registry[ProbeEntry] = Registry("probe", ProbeEntry)
 
+register_probe = PROBES.register
+"""``@register_probe(name, summary=..., reference=...)`` on a factory ``(**options) -> Probe`` whose options carry
+``Arg`` metadata."""
 
-def register_probe(name: str, params: dict[str, Param] | None = None, summary: str = "", reference: str = ""):
-    """Decorator registering a probe factory ``(**options) -> Probe``."""
-
-    def decorator(factory: Callable[..., Probe]) -> Callable[..., Probe]:
-        PROBES.add(name, ProbeEntry(name, factory, dict(params or {}), summary, reference))
-        return factory
-
-    return decorator
+EvalBatchSize = Annotated[int, Arg("0: the whole evaluation batch; else its first batch_size examples", low=0)]
+"""The ``batch_size`` option of the probes that may look at only the first examples of the evaluation batch."""
 
 
 class FunctionProbe(Probe):

@@ -20,14 +20,14 @@ Density* (1901.10159).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 
-from descentlab.params import Param
+from descentlab.params import Arg
 from descentlab.probes._linalg import flat_loss, hvp_operator, lanczos, ritz, take_batch
-from descentlab.probes.base import Probe, ProbeContext, register_probe
+from descentlab.probes.base import EvalBatchSize, Probe, ProbeContext, register_probe
 
 
 def histogram(values: jax.Array, weights: jax.Array, low: float, high: float, bins: int) -> tuple[jax.Array, ...]:
@@ -78,18 +78,15 @@ class HessianDensity(Probe):
 
 @register_probe(
     "hessian_density",
-    params={
-        "bins": Param("int", 20, "number of equal-width histogram bins on [low, high]", low=1, high=1000),
-        "low": Param("float", -1.0, "left edge of the first bin", static=True),
-        "high": Param("float", 10.0, "right edge of the last bin", static=True),
-        "vectors": Param("int", 4, "number of Rademacher probe vectors", low=1),
-        "iterations": Param("int", 30, "Lanczos steps per probe vector", low=1),
-        "batch_size": Param("int", 0, "0: the whole evaluation batch; else its first batch_size examples", low=0),
-    },
     summary="Hessian eigenvalue density by stochastic Lanczos quadrature, as a histogram",
     reference="Ghorbani, Krishnan, Xiao 2019 (1901.10159); Lin, Saad, Yang 2016",
 )
 def hessian_density_probe(
-    bins: int = 20, low: float = -1.0, high: float = 10.0, vectors: int = 4, iterations: int = 30, batch_size: int = 0
+    bins: Annotated[int, Arg("number of equal-width histogram bins on [low, high]", low=1, high=1000)] = 20,
+    low: Annotated[float, Arg("left edge of the first bin", static=True)] = -1.0,
+    high: Annotated[float, Arg("right edge of the last bin", static=True)] = 10.0,
+    vectors: Annotated[int, Arg("number of Rademacher probe vectors", low=1)] = 4,
+    iterations: Annotated[int, Arg("Lanczos steps per probe vector", low=1)] = 30,
+    batch_size: EvalBatchSize = 0,
 ) -> Probe:
     return HessianDensity(bins, low, high, vectors, iterations, batch_size)

@@ -34,15 +34,15 @@ Jastrzębski et al., *Three Factors Influencing Minima in SGD*, 1711.04623).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from descentlab.params import Param
+from descentlab.params import Arg
 from descentlab.probes._linalg import take_batch
-from descentlab.probes.base import Probe, ProbeContext, register_probe
+from descentlab.probes.base import EvalBatchSize, Probe, ProbeContext, register_probe
 from descentlab.problems.base import Batch, Params, Problem
 
 
@@ -86,11 +86,10 @@ class NoiseScale(Probe):
 
 @register_probe(
     "noise_scale",
-    params={"batch_size": Param("int", 0, "0: the whole evaluation batch; else its first batch_size examples", low=0)},
     summary="gradient noise scale tr Σ/‖g‖², gradient variance, GSNR from per-example gradients",
     reference="McCandlish et al. 2018 (1812.06162); Liu et al. 2020 (2001.07384)",
 )
-def noise_scale_probe(batch_size: int = 0) -> Probe:
+def noise_scale_probe(batch_size: EvalBatchSize = 0) -> Probe:
     return NoiseScale(batch_size)
 
 
@@ -122,9 +121,8 @@ class Temperature(Probe):
 
 @register_probe(
     "temperature",
-    params={"window": Param("int", 20, "number of most recent checkpoints used", low=2)},
     summary="effective temperature Var f/(f̄ − f*) from full-batch loss fluctuations over recent checkpoints",
     reference="Mandt, Hoffman, Blei 2017 (1704.04289)",
 )
-def temperature_probe(window: int = 20) -> Probe:
+def temperature_probe(window: Annotated[int, Arg("number of most recent checkpoints used", low=2)] = 20) -> Probe:
     return Temperature(window)

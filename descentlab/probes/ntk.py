@@ -28,13 +28,13 @@ based on centered alignment* (JMLR 2012); Fort et al., *Deep learning versus ker
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from descentlab.params import Param
+from descentlab.params import Arg
 from descentlab.probes._linalg import take_batch
 from descentlab.probes.base import Probe, ProbeContext, register_probe
 from descentlab.problems.base import Params, Problem
@@ -116,13 +116,12 @@ class NTK(Probe):
 
 @register_probe(
     "ntk",
-    params={
-        "n_probe": Param("int", 64, "probe set: the first n_probe examples of the evaluation batch", low=1),
-        "k": Param("int", 5, "number of top NTK eigenvalues reported", low=1),
-        "center": Param("bool", False, "centred kernel-target alignment"),
-    },
     summary="empirical NTK on a fixed probe set: top eigenvalues, kernel-target alignment, change from init",
     reference="Jacot et al. 2018 (1806.07572); Cristianini et al. 2001; Fort et al. 2020 (2010.15110)",
 )
-def ntk_probe(n_probe: int = 64, k: int = 5, center: bool = False) -> Probe:
+def ntk_probe(
+    n_probe: Annotated[int, Arg("probe set: the first n_probe examples of the evaluation batch", low=1)] = 64,
+    k: Annotated[int, Arg("number of top NTK eigenvalues reported", low=1)] = 5,
+    center: Annotated[bool, Arg("centred kernel-target alignment")] = False,
+) -> Probe:
     return NTK(n_probe, k, center)

@@ -38,13 +38,13 @@ Paquette et al., *Homogenization of SGD in high-dimensions* (2205.07069).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from descentlab.params import Param
+from descentlab.params import Arg
 from descentlab.probes.base import FunctionProbe, Probe, ProbeContext, register_probe
 from descentlab.problems.base import Params, Problem
 
@@ -106,13 +106,15 @@ def teacher_overlaps(weights: jax.Array, teacher: jax.Array) -> dict[str, jax.Ar
     return out
 
 
+ParamKey = Annotated[str, Arg("the weights inside a params dict (vector or first-layer matrix)")]
+
+
 @register_probe(
     "teacher_overlap",
-    params={"param_key": Param("str", "w", "the weights inside a params dict (vector or first-layer matrix)")},
     summary="teacher-student order parameters m, q (and matrices M, Q for two-layer students)",
     reference="Saad & Solla 1995; Goldt et al. 2019 (1906.08632)",
 )
-def teacher_overlap_probe(param_key: str = "w") -> Probe:
+def teacher_overlap_probe(param_key: ParamKey = "w") -> Probe:
     def fn(ctx: ProbeContext) -> dict[str, jax.Array]:
         _, teacher = require_attribute(ctx.problem, ("teacher_weights", "theta_star"), "teacher_overlap")
         weights = select_weights(ctx.params, param_key, "teacher_overlap")
@@ -148,14 +150,13 @@ def class_alignment(weights: jax.Array, means: jax.Array) -> dict[str, jax.Array
 
 @register_probe(
     "class_alignment",
-    params={
-        "param_key": Param("str", "w", "the weights inside a params dict (vector or first-layer matrix)"),
-        "classes": Param("int", 0, "number of classes (0: the problem's n_classes or class_means)", low=0),
-    },
     summary="alignment of the weights with the (centred) class means",
     reference="Mignacco et al. 2020 (2002.11544); Refinetti et al. 2021 (2102.11742)",
 )
-def class_alignment_probe(param_key: str = "w", classes: int = 0) -> Probe:
+def class_alignment_probe(
+    param_key: ParamKey = "w",
+    classes: Annotated[int, Arg("number of classes (0: the problem's n_classes or class_means)", low=0)] = 0,
+) -> Probe:
     def fn(ctx: ProbeContext) -> dict[str, jax.Array]:
         weights = select_weights(ctx.params, param_key, "class_alignment")
         means = getattr(ctx.problem, "class_means", None)
@@ -229,14 +230,13 @@ class SpectralEnergy(Probe):
 
 @register_probe(
     "spectral_energy",
-    params={
-        "bands": Param("int", 8, "number of bands of eigen-directions", low=1, high=100),
-        "spacing": Param("str", "log", "band edges in eigen-index: log | linear", choices=("log", "linear")),
-        "target": Param("str", "error", "error: θ − θ*; params: θ itself", choices=("error", "params")),
-        "param_key": Param("str", "w", "the weights inside a params dict"),
-    },
     summary="energy of θ − θ* (or θ) per band of data-covariance eigen-directions",
     reference="Paquette et al. 2022 (2205.07069)",
 )
-def spectral_energy_probe(bands: int = 8, spacing: str = "log", target: str = "error", param_key: str = "w") -> Probe:
+def spectral_energy_probe(
+    bands: Annotated[int, Arg("number of bands of eigen-directions", low=1, high=100)] = 8,
+    spacing: Annotated[str, Arg("band edges in eigen-index: log | linear", choices=("log", "linear"))] = "log",
+    target: Annotated[str, Arg("error: θ − θ*; params: θ itself", choices=("error", "params"))] = "error",
+    param_key: Annotated[str, Arg("the weights inside a params dict")] = "w",
+) -> Probe:
     return SpectralEnergy(bands, spacing, target, param_key)

@@ -30,24 +30,21 @@ the first update (t = 0) P is undefined and the metric is NaN.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import jax
 import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from descentlab.params import Param
+from descentlab.params import Arg
 from descentlab.probes._linalg import flat_loss, hvp_operator, lanczos, ritz, take_batch, top_k
-from descentlab.probes.base import Probe, ProbeContext, register_probe
+from descentlab.probes.base import EvalBatchSize, Probe, ProbeContext, register_probe
 
 METHODS = ("lanczos", "power")
 
-_COMMON = {
-    "k": Param("int", 1, "number of top eigenvalues reported", low=1, high=100),
-    "iterations": Param("int", 20, "Lanczos steps (lanczos) or power iterations per checkpoint (power)", low=1),
-    "batch_size": Param("int", 0, "0: the whole evaluation batch; else its first batch_size examples", low=0),
-}
+TopK = Annotated[int, Arg("number of top eigenvalues reported", low=1, high=100)]
+Iterations = Annotated[int, Arg("Lanczos steps (lanczos) or power iterations per checkpoint (power)", low=1)]
 
 
 def _top_eigs_lanczos(matvec, n: int, dtype, key: jax.Array, iterations: int) -> jax.Array:
@@ -100,11 +97,15 @@ class Sharpness(Probe):
 
 @register_probe(
     "sharpness",
-    params={**_COMMON, "method": Param("str", "lanczos", "lanczos | power (warm-started)", choices=METHODS)},
     summary="top-k Hessian eigenvalues of the full-batch loss (Lanczos on HVPs, or warm power iteration)",
     reference="Ghorbani, Krishnan, Xiao 2019 (1901.10159); Cohen et al. 2021 (2103.00065)",
 )
-def sharpness_probe(k: int = 1, iterations: int = 20, method: str = "lanczos", batch_size: int = 0) -> Probe:
+def sharpness_probe(
+    k: TopK = 1,
+    iterations: Iterations = 20,
+    batch_size: EvalBatchSize = 0,
+    method: Annotated[str, Arg("lanczos | power (warm-started)", choices=METHODS)] = "lanczos",
+) -> Probe:
     return Sharpness(k, iterations, method, batch_size)
 
 
@@ -167,16 +168,15 @@ class PreconditionedSharpness(Probe):
 
 @register_probe(
     "preconditioned_sharpness",
-    params={
-        **_COMMON,
-        "b2": Param("float", 0.999, "Adam's β₂ (unless the optimizer state injects b2)", low=0.0, high=1.0,
-                    high_open=True, static=True),
-        "eps": Param("float", 1e-8, "Adam's ε (unless the optimizer state injects eps)", low=0.0, static=True),
-    },
     summary="top eigenvalues of P·H, P = diag(1/(√ν̂+ε)) from Adam's state (adaptive edge of stability)",
     reference="Cohen et al., Adaptive Gradient Methods at the Edge of Stability (2207.14484)",
 )
 def preconditioned_sharpness_probe(
-    k: int = 1, iterations: int = 20, batch_size: int = 0, b2: float = 0.999, eps: float = 1e-8
+    k: TopK = 1,
+    iterations: Iterations = 20,
+    batch_size: EvalBatchSize = 0,
+    b2: Annotated[float, Arg("Adam's β₂ (unless the optimizer state injects b2)", low=0.0, high=1.0, high_open=True,
+                             static=True)] = 0.999,
+    eps: Annotated[float, Arg("Adam's ε (unless the optimizer state injects eps)", low=0.0, static=True)] = 1e-8,
 ) -> Probe:
     return PreconditionedSharpness(k, iterations, batch_size, b2, eps)

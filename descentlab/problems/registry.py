@@ -1,4 +1,9 @@
-"""Problem registry: ``@register_problem("name")`` on a Problem dataclass."""
+"""Problem registry: ``@register_problem("name")`` on a Problem dataclass.
+
+A problem declares its parameters in its fields (:func:`~descentlab.problems.base.hyper` and
+:func:`~descentlab.problems.base.static` write each default once, into both the field and its
+:class:`~descentlab.params.Param`), so registration only names the class.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,5 @@ from descentlab.registry import Registry
 
 PROBLEMS: Registry[type[Problem]] = Registry("problem")
 
-
-def register_problem(name: str):
-    def decorator(cls: type[Problem]) -> type[Problem]:
-        cls.name = name
-        return PROBLEMS.add(name, cls)
-
-    return decorator
+register_problem = PROBLEMS.register
+"""``@register_problem(name)`` on a Problem dataclass: sets ``cls.name`` and registers the class."""

@@ -134,12 +134,8 @@ def check_options(name: str, options: StudyOptions) -> StudyOptions:
     return dataclasses.replace(options, extra=coerced, overrides=overrides)
 
 
-def register_study(name: str):
-    def decorator(cls: type[Study]) -> type[Study]:
-        cls.name = name
-        return STUDIES.add(name, cls)
-
-    return decorator
+register_study = STUDIES.register
+"""``@register_study(name)`` on a Study subclass: sets ``cls.name`` and registers the class."""
 
 
 @dataclasses.dataclass

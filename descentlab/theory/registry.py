@@ -50,6 +50,11 @@ class PredictionEntry:
     problem: str = ""
     metrics: dict[str, str] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self):
+        if self.kind not in ("exact", "limit", "bound"):
+            raise ValueError(f"prediction {self.name!r}: kind must be exact, limit or bound, got {self.kind!r}")
+        object.__setattr__(self, "metrics", dict(self.metrics))  # its own copy of a shared table
+
     def validate(self, given: Mapping[str, Any], section: str = "theory") -> dict[str, Any]:
         """Given values checked, coerced and completed with defaults."""
         check_params(section, self.params, given, self.name)
@@ -68,25 +73,13 @@ class PredictionEntry:
         return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
-PREDICTIONS: Registry[PredictionEntry] = Registry("prediction")
+PREDICTIONS: Registry[PredictionEntry] = Registry("prediction", PredictionEntry, context=("steps",))
 
 
-def register_prediction(
-    name: str,
-    params: dict[str, Param],
-    summary: str,
-    reference: str,
-    kind: str = "limit",
-    problem: str = "",
-    metrics: dict[str, str] | None = None,
-) -> Callable[[PredictFn], PredictFn]:
-    """Decorator: ``@register_prediction("sgd_least_squares", {...}, "...", "...")`` on ``fn``."""
-    if kind not in ("exact", "limit", "bound"):
-        raise ValueError(f"kind must be exact, limit or bound, got {kind!r}")
-
-    def decorator(fn: PredictFn) -> PredictFn:
-        PREDICTIONS.add(name, PredictionEntry(name, fn, dict(params), summary, reference, kind, problem,
-                                              dict(metrics or {})))
-        return fn
-
-    return decorator
+def register_prediction(name: str, params: Mapping[str, Param], summary: str, reference: str,
+                        **fields: Any) -> Callable[[PredictFn], PredictFn]:
+    """``PREDICTIONS.register`` with the table, summary and reference positional:
+    ``@register_prediction("sgd_least_squares", {...}, "...", "...", kind=..., problem=..., metrics=...)`` on
+    ``fn(steps, **params)``. The table is explicit (a prediction takes ``**params``, composed from the problems'
+    and schedules' tables); a parameter ``fn`` names in its signature must agree with it."""
+    return PREDICTIONS.register(name, params=params, summary=summary, reference=reference, **fields)

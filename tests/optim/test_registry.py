@@ -50,8 +50,12 @@ def test_unknown_name_is_a_spec_error():
 
 
 def test_unknown_extra_arg_is_rejected():
+    def bogus(learning_rate):
+        return learning_rate
+
     with pytest.raises(ValueError, match="extra_args"):
-        register_optimizer("bogus", {}, "x", "y", extra_args=("hessian",))
+        register_optimizer("bogus", summary="x", reference="y", extra_args=("hessian",))(bogus)
+    assert "bogus" not in OPTIMIZERS
 
 
 def test_bad_static_choice_is_rejected():

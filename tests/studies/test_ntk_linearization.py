@@ -52,8 +52,9 @@ def test_probe_on_a_linear_model_knows_the_answer():
             params = jax.tree_util.tree_map(lambda p, g: p - eta * g, params, jax.grad(problem.loss)(params, batch))
 
         def ctx(p, t):
-            return ProbeContext(p, params0, problem, batch, jax.random.key(0), jnp.asarray(t), None,
-                                jnp.asarray(eta), None)
+            return ProbeContext(
+                p, params0, problem, batch, jax.random.key(0), jnp.asarray(t), None, jnp.asarray(eta), None
+            )
 
         probe = LazyTraining()
         state = probe.init(ctx(params0, 0))
