@@ -351,6 +351,17 @@ class Group:
         cls.check(values)
         check_problem_memory(cls, values, self.batch_size, cap, itemsize)
 
+    def check_probe_needs(self, spec: Spec) -> None:
+        """Every probe's declared capabilities (:attr:`ProbeEntry.needs`) are the problem's (raises SpecError)."""
+        probes = _registries()[4]
+        problem = self.problem_instance()
+        for i, item in enumerate(spec.probes):
+            name, _ = probe_name_options(item, f"probes[{i}]")
+            unmet = probes.get(name).unmet(problem)
+            if unmet:
+                wanted = "; ".join((need.__doc__ or need.__name__).strip().splitlines()[0] for need in unmet)
+                raise SpecError(f"probes[{i}]", name, f"needs a problem with {wanted}; {problem.name!r} has none")
+
     def check_data_source(self) -> None:
         problem = self.problem_instance()
         kind = self.sampler_kind()
@@ -414,6 +425,7 @@ class Plan:
         for group in the_plan.groups:
             group.check_problem(cap, 8 if spec.run.dtype == "float64" else 4)
             group.check_data_source()
+            group.check_probe_needs(spec)
         the_plan.metrics = frozenset(recorded_metrics(the_plan))
         if spec.theory is not None:
             theory_spec.validate_theory(spec, the_plan)

@@ -76,6 +76,14 @@ class ProbeEntry:
     params: dict[str, Param]
     summary: str
     reference: str = ""
+    needs: tuple[type, ...] = ()
+    """Capabilities (runtime-checkable Protocols of :mod:`descentlab.problems.base`, e.g. ``Predicts``) every
+    problem the probe measures must have; a spec pairing it with a problem that lacks one is refused at
+    planning, with one line naming both."""
+
+    def unmet(self, problem: Any) -> list[type]:
+        """The capabilities in :attr:`needs` that ``problem`` lacks."""
+        return [need for need in self.needs if not isinstance(problem, need)]
 
 
 PROBES: Registry[ProbeEntry] = Registry("probe", ProbeEntry)

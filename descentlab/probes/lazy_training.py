@@ -23,6 +23,7 @@ import optax
 from descentlab.probes.base import Probe, ProbeContext, register_probe
 from descentlab.probes.ntk import empirical_ntk, require_predict
 from descentlab.probes.weights import leaf_names
+from descentlab.problems.base import Predicts
 
 
 class LazyTraining(Probe):
@@ -55,6 +56,7 @@ class LazyTraining(Probe):
 
 @register_probe(
     "lazy_training",
+    needs=(Predicts,),
     summary="per-layer ‖W_t − W₀‖/‖W₀‖ and the relative distance of the network to its linearized GD trajectory",
     reference="Lee et al. 2019 (1902.06720); Dyer & Gur-Ari 2020 (1909.11304)",
 )

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from descentlab.probes.base import FunctionProbe, ProbeContext, register_probe
+from descentlab.problems.base import Predicts
 
 
 def _metrics(ctx: ProbeContext) -> dict[str, jax.Array]:
@@ -96,6 +97,7 @@ def distance_probe():
     return FunctionProbe(_distance)
 
 
-@register_probe("accuracy", summary="accuracy on the evaluation batch (and test set) for labelled network problems")
+@register_probe("accuracy", needs=(Predicts,),
+                summary="accuracy on the evaluation batch (and test set) for labelled network problems")
 def accuracy_probe():
     return FunctionProbe(_accuracy)

@@ -37,7 +37,7 @@ from jax.flatten_util import ravel_pytree
 from descentlab.params import Arg
 from descentlab.probes._linalg import take_batch
 from descentlab.probes.base import Probe, ProbeContext, register_probe
-from descentlab.problems.base import Params, Problem
+from descentlab.problems.base import Params, Predicts, Problem
 
 
 def require_predict(problem: Problem, probe: str) -> None:
@@ -116,6 +116,7 @@ class NTK(Probe):
 
 @register_probe(
     "ntk",
+    needs=(Predicts,),
     summary="empirical NTK on a fixed probe set: top eigenvalues, kernel-target alignment, change from init",
     reference="Jacot et al. 2018 (1806.07572); Cristianini et al. 2001; Fort et al. 2020 (2010.15110)",
 )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
@@ -45,6 +45,13 @@ def static(default: Any, help: str = "", kind: str | None = None, **extra: Any) 
         kind = {bool: "bool", int: "int", float: "float", str: "str"}[type(default)]
     param = Param(kind, default, help, static=True, **extra)
     return dataclasses.field(default=default, metadata={"param": param})
+
+
+@runtime_checkable
+class Predicts(Protocol):
+    """a network's outputs, predict(params, inputs) -> outputs"""
+
+    def predict(self, params: Any, inputs: Any) -> Any: ...
 
 
 class Problem:

@@ -124,3 +124,15 @@ def test_a_ten_million_run_sweep_plans_without_per_run_objects():
     last = group.runs[-1]
     assert last.index == 9_999_999 and last.seed == 99
     assert last.swept["optimizer.learning_rate"] == pytest.approx(1.0)
+
+
+def test_a_probe_whose_capability_the_problem_lacks_is_refused_by_the_plan():
+    """``accuracy`` needs ``Predicts``: on a quadratic the plan says so in one line, before anything is traced."""
+    from descentlab.engine.spec import parse_spec
+    from descentlab.params import SpecError
+
+    spec = parse_spec({**small_spec_dict(optimizer={"learning_rate": 0.1}, probes=["metrics", "accuracy"]),
+                       "problem": {"name": "quadratic", "dim": 8}})
+    with pytest.raises(SpecError, match=r"probes\[1\]: got 'accuracy'; needs a problem with a network's outputs, "
+                                        r"predict\(params, inputs\) -> outputs; 'quadratic' has none"):
+        Plan.from_spec(spec)
