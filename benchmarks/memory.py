@@ -40,12 +40,14 @@ def peak_rss_mb() -> float:
 def spec(runs: int, budget_mb: float, steps: int, name: str, seeds: int | None = None):
     seeds = seeds or max(1, runs // 1000)
     rates = runs // seeds
-    return spec_from_dict({
-        "name": name,
-        "problem": {"name": "least_squares", "dim": 8, "noise": 0.1},
-        "optimizer": {"name": "sgd", "learning_rate": {"logspace": [0.01, 0.5, rates]}},
-        "run": {"steps": steps, "seeds": seeds, "checkpoints": 5, "memory_budget_mb": budget_mb},
-    })
+    return spec_from_dict(
+        {
+            "name": name,
+            "problem": {"name": "least_squares", "dim": 8, "noise": 0.1},
+            "optimizer": {"name": "sgd", "learning_rate": {"logspace": [0.01, 0.5, rates]}},
+            "run": {"steps": steps, "seeds": seeds, "checkpoints": 5, "memory_budget_mb": budget_mb},
+        }
+    )
 
 
 def main() -> None:
@@ -66,13 +68,19 @@ def main() -> None:
         summary = run_spec(big, store)
         wall = time.perf_counter() - start
         peak = peak_rss_mb()
-    print(f"runs: {summary.n_runs} in {len(the_plan.groups)} group(s), chunk {size} runs (vmap width {width}), "
-          f"{-(-summary.n_runs // size)} chunks")
-    print(f"wall {wall:.2f} s: compile {summary.compile_seconds:.2f} s, device {summary.run_seconds:.2f} s, "
-          f"store {summary.store_seconds:.2f} s")
+    print(
+        f"runs: {summary.n_runs} in {len(the_plan.groups)} group(s), chunk {size} runs (vmap width {width}), "
+        f"{-(-summary.n_runs // size)} chunks"
+    )
+    print(
+        f"wall {wall:.2f} s: compile {summary.compile_seconds:.2f} s, device {summary.run_seconds:.2f} s, "
+        f"store {summary.store_seconds:.2f} s"
+    )
     print(f"baseline RSS {baseline:.0f} MB (peak before the sweep {peak_before:.0f} MB)")
-    print(f"peak_rss_mb={peak:.0f} growth_mb={peak - baseline:.0f} budget_mb={args.budget_mb:g} "
-          f"runs_per_s={summary.n_runs / wall:.0f}")
+    print(
+        f"peak_rss_mb={peak:.0f} growth_mb={peak - baseline:.0f} budget_mb={args.budget_mb:g} "
+        f"runs_per_s={summary.n_runs / wall:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,10 @@ PROBLEM = {"name": "digits_mlp", "width": 133, "depth": 1, "n_train": 1000, "los
 STEPS, CHECKPOINTS = 5000, 100
 
 PROBE_SET = [
-    "metrics", "loss", "grad_norm", "accuracy",
+    "metrics",
+    "loss",
+    "grad_norm",
+    "accuracy",
     {"name": "sharpness", "method": "power", "iterations": 2, "batch_size": 256},
     {"name": "preconditioned_sharpness", "iterations": 5, "batch_size": 256},
     {"name": "hessian_density", "vectors": 1, "iterations": 8, "batch_size": 256, "low": -1.0, "high": 20.0},
@@ -46,12 +49,23 @@ PROBE_SET = [
     {"name": "class_alignment", "param_key": "w1", "classes": 10},
     {"name": "spectral_energy", "param_key": "w1", "target": "params"},
     {"name": "noise_scale", "batch_size": 256},
-    "temperature", "weights",
+    "temperature",
+    "weights",
 ]
 PROBE_SET_DEFAULTS = [
-    "metrics", "loss", "grad_norm", "accuracy", "sharpness", "preconditioned_sharpness", "hessian_density",
-    "ntk", {"name": "class_alignment", "param_key": "w1", "classes": 10},
-    {"name": "spectral_energy", "param_key": "w1", "target": "params"}, "noise_scale", "temperature", "weights",
+    "metrics",
+    "loss",
+    "grad_norm",
+    "accuracy",
+    "sharpness",
+    "preconditioned_sharpness",
+    "hessian_density",
+    "ntk",
+    {"name": "class_alignment", "param_key": "w1", "classes": 10},
+    {"name": "spectral_energy", "param_key": "w1", "target": "params"},
+    "noise_scale",
+    "temperature",
+    "weights",
 ]
 
 
@@ -84,20 +98,24 @@ def sharpness_ratio() -> tuple[float, float, float]:
     with blas_single_threaded():  # as the engine runs its programs
         t_grad, t_sharp = interleaved(fns, args)
         (t_grad_alone,), (t_sharp_alone,) = (interleaved([f], [a]) for f, a in zip(fns, args, strict=True))
-    print(f"back to back (warm caches, each alone): grad {t_grad_alone * 1e3:.3f} ms, sharpness "
-          f"{t_sharp_alone * 1e3:.3f} ms, ratio {t_sharp_alone / t_grad_alone:.1f}")
+    print(
+        f"back to back (warm caches, each alone): grad {t_grad_alone * 1e3:.3f} ms, sharpness "
+        f"{t_sharp_alone * 1e3:.3f} ms, ratio {t_sharp_alone / t_grad_alone:.1f}"
+    )
     return t_sharp / t_grad, t_grad, t_sharp
 
 
 def run_seconds(probes: list) -> float:
-    spec = spec_from_dict({
-        "name": "probe-benchmark",
-        "problem": PROBLEM,
-        "optimizer": {"name": "adam", "learning_rate": 1e-3},
-        "sampler": {"name": "full_batch"},
-        "run": {"steps": STEPS, "seeds": 1, "checkpoints": CHECKPOINTS, "spacing": "linear"},
-        "probes": probes,
-    })
+    spec = spec_from_dict(
+        {
+            "name": "probe-benchmark",
+            "problem": PROBLEM,
+            "optimizer": {"name": "adam", "learning_rate": 1e-3},
+            "sampler": {"name": "full_batch"},
+            "run": {"steps": STEPS, "seeds": 1, "checkpoints": CHECKPOINTS, "spacing": "linear"},
+            "probes": probes,
+        }
+    )
     with tempfile.TemporaryDirectory() as root:
         return run_spec(spec, root).run_seconds
 
@@ -109,8 +127,10 @@ def main() -> None:
     chosen = run_seconds(PROBE_SET)
     defaults = run_seconds(PROBE_SET_DEFAULTS)
     print(f"{STEPS}-step run: no probes {bare:.2f} s; probe set {chosen:.2f} s; probe set at defaults {defaults:.2f} s")
-    print(f"sharpness/grad = {ratio:.1f} (budget 25); run with probes/without = {chosen / bare:.2f} (budget 1.5); "
-          f"at defaults = {defaults / bare:.2f}")
+    print(
+        f"sharpness/grad = {ratio:.1f} (budget 25); run with probes/without = {chosen / bare:.2f} (budget 1.5); "
+        f"at defaults = {defaults / bare:.2f}"
+    )
 
 
 if __name__ == "__main__":

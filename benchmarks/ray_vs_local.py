@@ -30,12 +30,14 @@ from descentlab.engine.ray_executor import RayExecutor
 
 
 def spec(seed: int, steps: int):
-    return spec_from_dict({
-        "name": f"ray-vs-local-{seed}",
-        "problem": {"name": "least_squares", "dim": 64, "spectrum": "power_law", "noise": 0.1},
-        "optimizer": {"name": "sgd", "learning_rate": {"logspace": [0.05, 1.0, 16]}},
-        "run": {"steps": steps, "seeds": 16, "checkpoints": 10, "chunk_size": 4, "vmap_width": 4, "seed": seed},
-    })
+    return spec_from_dict(
+        {
+            "name": f"ray-vs-local-{seed}",
+            "problem": {"name": "least_squares", "dim": 64, "spectrum": "power_law", "noise": 0.1},
+            "optimizer": {"name": "sgd", "learning_rate": {"logspace": [0.05, 1.0, 16]}},
+            "run": {"steps": steps, "seeds": 16, "checkpoints": 10, "chunk_size": 4, "vmap_width": 4, "seed": seed},
+        }
+    )
 
 
 def timed(executor, store: str, steps: int, repeats: int, offset: int) -> float:
@@ -76,8 +78,10 @@ def main() -> None:
                 assert all(ipaddress.ip_address(a).is_loopback for a in addresses), addresses
         finally:
             ray_module.shutdown()
-    print(f"{n_chunks} chunks of 4 runs × {args.steps} steps; ray: {args.address or f'local, {args.num_cpus} CPUs'}; "
-          f"node addresses: {', '.join(sorted(set(addresses)))}")
+    print(
+        f"{n_chunks} chunks of 4 runs × {args.steps} steps; ray: {args.address or f'local, {args.num_cpus} CPUs'}; "
+        f"node addresses: {', '.join(sorted(set(addresses)))}"
+    )
     print(f"local_runs_per_s={local:.1f} ray_runs_per_s={ray:.1f} ray_vs_local={ray / local:.3f}")
 
 

@@ -40,13 +40,15 @@ LRS = np.geomspace(0.05, 1.0, N_LR)
 
 
 def spec(repeat: int):
-    return spec_from_dict({
-        "name": f"sweep-overhead-{repeat}",
-        "problem": {"name": "least_squares", "dim": D, "spectrum": "power_law", "alpha": 1.0, "noise": 0.1},
-        "optimizer": {"name": "sgd", "learning_rate": {"logspace": [0.05, 1.0, N_LR]}},
-        # a distinct root seed per repeat, so each repeat is a new experiment (nothing resumed)
-        "run": {"steps": STEPS, "batch_size": 1, "seeds": SEEDS, "checkpoints": 100, "seed": repeat},
-    })
+    return spec_from_dict(
+        {
+            "name": f"sweep-overhead-{repeat}",
+            "problem": {"name": "least_squares", "dim": D, "spectrum": "power_law", "alpha": 1.0, "noise": 0.1},
+            "optimizer": {"name": "sgd", "learning_rate": {"logspace": [0.05, 1.0, N_LR]}},
+            # a distinct root seed per repeat, so each repeat is a new experiment (nothing resumed)
+            "run": {"steps": STEPS, "batch_size": 1, "seeds": SEEDS, "checkpoints": 100, "seed": repeat},
+        }
+    )
 
 
 def descentlab_seconds(store: str, repeats: int) -> tuple[float, float]:

@@ -48,8 +48,12 @@ def theory_seconds(name: str, steps: int, repeats: int) -> float:
 
 
 def simulation_seconds(steps: int, seeds: int) -> tuple[float, float]:
-    exp = Experiment(name="theory-speed", problem=PROBLEM, optimizer={"name": "sgd", "learning_rate": LR},
-                     run={"steps": steps, "batch_size": 1, "seeds": seeds, "checkpoints": 100})
+    exp = Experiment(
+        name="theory-speed",
+        problem=PROBLEM,
+        optimizer={"name": "sgd", "learning_rate": LR},
+        run={"steps": steps, "batch_size": 1, "seeds": seeds, "checkpoints": 100},
+    )
     with tempfile.TemporaryDirectory() as store:
         summary = exp.run(store=store).summary
     return summary.run_seconds, summary.compile_seconds

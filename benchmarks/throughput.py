@@ -77,14 +77,19 @@ def spec(grid: int, steps: int, width: int | None, seed: int):
     run = {"steps": steps, "checkpoints": 4, "spacing": "linear", "seed": seed}
     if width:
         run["vmap_width"] = width
-    return spec_from_dict({
-        "name": f"fractal-throughput-{seed}",
-        "problem": {"name": "fractal_net", "width": 16, "input_dim": 16},
-        "optimizer": {"name": "layerwise_gd", "eta_hidden": {"logspace": [0.01, 100.0, grid]},
-                      "eta_output": {"logspace": [0.01, 100.0, grid]}},
-        "sampler": {"name": "full_batch"},
-        "run": run,
-    })
+    return spec_from_dict(
+        {
+            "name": f"fractal-throughput-{seed}",
+            "problem": {"name": "fractal_net", "width": 16, "input_dim": 16},
+            "optimizer": {
+                "name": "layerwise_gd",
+                "eta_hidden": {"logspace": [0.01, 100.0, grid]},
+                "eta_output": {"logspace": [0.01, 100.0, grid]},
+            },
+            "sampler": {"name": "full_batch"},
+            "run": run,
+        }
+    )
 
 
 def main() -> None:
@@ -108,16 +113,22 @@ def main() -> None:
     products, tanh = roofline(min(summary.n_runs, 256))
     runs_steps = summary.n_runs * args.steps / seconds
     achieved = runs_steps * flops / 1e9
-    print(f"device: {jax.devices()[0]} · {summary.n_runs} runs × {args.steps} steps, "
-          f"{summary.diverged} diverged, device time {seconds:.3f} s (median of {args.repeats})")
+    print(
+        f"device: {jax.devices()[0]} · {summary.n_runs} runs × {args.steps} steps, "
+        f"{summary.diverged} diverged, device time {seconds:.3f} s (median of {args.repeats})"
+    )
     print(f"model FLOPs per run·step: {flops}")
     bound = flops / (products + tanh) / 1e9
     per_step = seconds / summary.n_runs / args.steps
-    print(f"roofline per run·step: products {products * 1e6:.3f} us ({flops / products / 1e9:.3g} GFLOP/s), "
-          f"tanh {tanh * 1e6:.3f} us, achieved {per_step * 1e6:.3f} us; "
-          f"bound_gflops={bound:.3g} bound_fraction={bound / reference:.3f}")
-    print(f"runs_steps_per_s={runs_steps:.4g} achieved_gflops={achieved:.3g} matmul_gflops={reference:.3g} "
-          f"fraction={achieved / reference:.3f}")
+    print(
+        f"roofline per run·step: products {products * 1e6:.3f} us ({flops / products / 1e9:.3g} GFLOP/s), "
+        f"tanh {tanh * 1e6:.3f} us, achieved {per_step * 1e6:.3f} us; "
+        f"bound_gflops={bound:.3g} bound_fraction={bound / reference:.3f}"
+    )
+    print(
+        f"runs_steps_per_s={runs_steps:.4g} achieved_gflops={achieved:.3g} matmul_gflops={reference:.3g} "
+        f"fraction={achieved / reference:.3f}"
+    )
 
 
 if __name__ == "__main__":

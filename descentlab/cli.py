@@ -41,8 +41,6 @@ class CliState:
     store: Path = Path("runs")
 
 
-
-
 def fail(message: str) -> NoReturn:
     """``error: message`` as one line of plain text on stderr (never read as markup), exit status 2."""
     line = " ".join(message.splitlines())
@@ -74,8 +72,13 @@ class _Commands(typer.core.TyperGroup):
             return super().invoke(ctx)
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, cls=_Commands,
-                  help="descentlab: gradient-method experiments as one compiled sweep, with theory and verdicts.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=_Commands,
+    help="descentlab: gradient-method experiments as one compiled sweep, with theory and verdicts.",
+)
 
 
 @app.callback()
@@ -109,10 +112,16 @@ class _Progress:
 
     def __call__(self, done: int, total: int, diverged: int) -> None:
         if self.bar is None:
-            self.bar = Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
-                                MofNCompleteColumn(),
-                                TextColumn("runs · {task.fields[diverged]} diverged"), TimeElapsedColumn(),
-                                TimeRemainingColumn(), console=err_console, transient=False)
+            self.bar = Progress(
+                TextColumn("{task.description}", style="bold", markup=False),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("runs · {task.fields[diverged]} diverged"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=False,
+            )
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total, diverged=0)
         self.bar.update(self.task, completed=done, total=total, diverged=diverged)
@@ -162,8 +171,11 @@ def _summary_table(runs, title: str, max_rows: int = SUMMARY_ROWS) -> Table:
     if not axes:
         frame["_all"] = 0
     keys = axes or ["_all"]
-    summary = frame.groupby(keys, dropna=False, sort=True).agg(**{"_runs": ("_ok", "size"), "_good": ("_ok", "sum"),
-                             **{f: (f, "mean") for f in finals}}).reset_index()
+    summary = (
+        frame.groupby(keys, dropna=False, sort=True)
+        .agg(**{"_runs": ("_ok", "size"), "_good": ("_ok", "sum"), **{f: (f, "mean") for f in finals}})
+        .reset_index()
+    )
     head = max_rows // 2
     left_out = max(len(summary) - 2 * head, 0) if len(summary) > max_rows else 0
     if left_out:
@@ -212,8 +224,11 @@ def _spec_file(target: str, quick: bool, scale: str, option: list[str]) -> Path:
     from descentlab.engine.spec import check_one_line
     from descentlab.studies import STUDIES
 
-    for flag, value, given in (("--quick", quick, quick), ("--scale", scale, scale != "default"),
-                               ("--option", option, bool(option))):
+    for flag, value, given in (
+        ("--quick", quick, quick),
+        ("--scale", scale, scale != "default"),
+        ("--option", option, bool(option)),
+    ):
         if given:
             raise SpecError(flag, value, "only for studies; a spec file takes --set path.to.field=value")
     check_one_line("target", target)
@@ -239,12 +254,14 @@ def run(
     quick: Annotated[bool, typer.Option(help="studies: the small, fast version")] = False,
     scale: Annotated[str, typer.Option(help="studies: default | paper")] = "default",
     option: Annotated[list[str], typer.Option("--option", help="study option key=value")] = [],  # noqa: B006
-    control: Annotated[str | None, typer.Option(help="studies: run this must-fail control instead "
-                                                     "(see `descentlab list controls`)")] = None,
+    control: Annotated[
+        str | None, typer.Option(help="studies: run this must-fail control instead (see `descentlab list controls`)")
+    ] = None,
     report: Annotated[bool, typer.Option(help="write the HTML report")] = True,
     executor: Annotated[str, typer.Option(help="local | ray")] = "local",
-    address: Annotated[str | None, typer.Option(help="ray: 'auto' or HOST:PORT of a running cluster; "
-                                                     "none starts a local instance")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="ray: 'auto' or HOST:PORT of a running cluster; none starts a local instance")
+    ] = None,
 ) -> None:
     """Run a spec or a study: the sweep, the store, theory and verdict, the report.
 
@@ -262,10 +279,22 @@ def run(
         if target in STUDIES:
             if scale not in ("default", "paper"):
                 raise SpecError("--scale", scale, "allowed: 'default', 'paper'")
-            options = check_options(target, StudyOptions(quick=quick, scale=scale, overrides=tuple(set_),
-                                                         extra=_parse_extra(option), control=control))
-            outcome = run_study(target, _store(ctx), options, force=force, executor=runner, progress=progress,
-                                report=report, started=experiments.append)
+            options = check_options(
+                target,
+                StudyOptions(
+                    quick=quick, scale=scale, overrides=tuple(set_), extra=_parse_extra(option), control=control
+                ),
+            )
+            outcome = run_study(
+                target,
+                _store(ctx),
+                options,
+                force=force,
+                executor=runner,
+                progress=progress,
+                report=report,
+                started=experiments.append,
+            )
             progress.close()
             for result in outcome.results:
                 console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
@@ -277,12 +306,14 @@ def run(
             for verdict in outcome.analysis.verdicts[1:]:
                 console.print(verdict.line(), highlight=False, soft_wrap=True)
             headline = outcome.analysis.verdicts[0]
-            console.print(("control " + control + ": " if control else "") + headline.line(), highlight=False,
-                          soft_wrap=True)
+            console.print(
+                ("control " + control + ": " if control else "") + headline.line(), highlight=False, soft_wrap=True
+            )
             failed = not headline.passed
         else:
-            failed = _run_spec_file(ctx, target, set_, quick, scale, option, control, force, runner, progress, report,
-                                    experiments)
+            failed = _run_spec_file(
+                ctx, target, set_, quick, scale, option, control, force, runner, progress, report, experiments
+            )
     except SpecError as err:
         progress.close()
         fail(str(err))
@@ -293,9 +324,20 @@ def run(
         raise typer.Exit(1)
 
 
-def _run_spec_file(ctx: typer.Context, target: str, set_: list[str], quick: bool, scale: str, option: list[str],
-                   control: str | None, force: bool, runner, progress: _Progress, report: bool,
-                   experiments: list[str]) -> bool:
+def _run_spec_file(
+    ctx: typer.Context,
+    target: str,
+    set_: list[str],
+    quick: bool,
+    scale: str,
+    option: list[str],
+    control: str | None,
+    force: bool,
+    runner,
+    progress: _Progress,
+    report: bool,
+    experiments: list[str],
+) -> bool:
     """``run`` for a spec file: run, print the summary and the verdicts; True when the headline verdict failed."""
     from descentlab.experiment import Experiment
 
@@ -307,9 +349,11 @@ def _run_spec_file(ctx: typer.Context, target: str, set_: list[str], quick: bool
     progress.close()
     console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
     s = result.summary
-    console.print(f"stored {s.computed} runs ({s.skipped} already stored), {s.diverged} diverged · "
-                  f"compile {s.compile_seconds:.2f} s · run {s.run_seconds:.2f} s · store {s.store_seconds:.2f} s",
-                  highlight=False)
+    console.print(
+        f"stored {s.computed} runs ({s.skipped} already stored), {s.diverged} diverged · "
+        f"compile {s.compile_seconds:.2f} s · run {s.run_seconds:.2f} s · store {s.store_seconds:.2f} s",
+        highlight=False,
+    )
     if report:
         from descentlab.report.html import write_index
 
@@ -338,8 +382,12 @@ def _interrupted(ctx: typer.Context, experiments: list[str]) -> NoReturn:
 
 @app.command("list")
 def list_(
-    what: Annotated[str, typer.Argument(help="studies | controls | problems | optimizers | schedules | samplers | "
-                                              "probes | predictions | all")] = "all",
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="studies | controls | problems | optimizers | schedules | samplers | probes | predictions | all"
+        ),
+    ] = "all",
     study: Annotated[str | None, typer.Argument(help="controls: only this study's")] = None,
 ) -> None:
     """List what descentlab knows, with one line and a reference each (controls: what each one breaks)."""
@@ -358,8 +406,11 @@ def list_(
 
     def controls():
         names = STUDIES.names() if study is None else [STUDIES.get(study, "study").name]
-        return [(f"{n} --control {c.name}", f"[{'mechanism' if c.mechanism else 'prediction'}] {c.breaks}", "")
-                for n in names for c in STUDIES.get(n, "study").controls]
+        return [
+            (f"{n} --control {c.name}", f"[{'mechanism' if c.mechanism else 'prediction'}] {c.breaks}", "")
+            for n in names
+            for c in STUDIES.get(n, "study").controls
+        ]
 
     catalog = {
         "studies": lambda: [(n, c.claim, c.reference) for n, c in STUDIES.items()],
@@ -411,8 +462,20 @@ def show(
         return
     info = store.experiment_row(experiment)
     table = Table(title=f"{info['name']} ({experiment})", show_header=False)
-    for key in ("status", "created_at", "finished_at", "n_runs", "diverged", "device", "dtype", "steps",
-                "compile_seconds", "run_seconds", "store_seconds", "git_commit"):
+    for key in (
+        "status",
+        "created_at",
+        "finished_at",
+        "n_runs",
+        "diverged",
+        "device",
+        "dtype",
+        "steps",
+        "compile_seconds",
+        "run_seconds",
+        "store_seconds",
+        "git_commit",
+    ):
         table.add_row(key, str(info.get(key)))
     console.print(table)
     runs = store.read(experiment, "runs")
@@ -556,8 +619,12 @@ def predict(
 @app.command()
 def sweep(
     ctx: typer.Context,
-    target: Annotated[Path, typer.Argument(help="a spec file: its sweep axes are the search ranges; an optional "
-                                                "[search] table sets the options below")],
+    target: Annotated[
+        Path,
+        typer.Argument(
+            help="a spec file: its sweep axes are the search ranges; an optional [search] table sets the options below"
+        ),
+    ],
     method: Annotated[str | None, typer.Option(help="grid | random | sobol | halving")] = None,
     n: Annotated[int | None, typer.Option("--n", help="candidates (random, sobol, halving)")] = None,
     metric: Annotated[str | None, typer.Option(help="metric ranked by its final value, mean over seeds")] = None,
@@ -568,8 +635,9 @@ def sweep(
     out: Annotated[Path | None, typer.Option(help="folder of the best specs (default: <store>/search)")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="override: path.to.field=value")] = [],  # noqa: B006
     executor: Annotated[str, typer.Option(help="local | ray")] = "local",
-    address: Annotated[str | None, typer.Option(help="ray: 'auto' or HOST:PORT of a running cluster; "
-                                                     "none starts a local instance")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="ray: 'auto' or HOST:PORT of a running cluster; none starts a local instance")
+    ] = None,
 ) -> None:
     """Search a spec's ranges (grid, random, Sobol, successive halving); write the best as runnable specs."""
     from descentlab.engine.search import load_search_file, search
@@ -579,8 +647,16 @@ def sweep(
     try:
         data, options = load_search_file(target)
         data = apply_overrides(data, set_)
-        given = {"method": method, "n": n, "metric": metric, "mode": mode, "top": top, "eta": eta, "seed": seed,
-                 "out": out}
+        given = {
+            "method": method,
+            "n": n,
+            "metric": metric,
+            "mode": mode,
+            "top": top,
+            "eta": eta,
+            "seed": seed,
+            "out": out,
+        }
         options.update({k: v for k, v in given.items() if v is not None})
         result = search(data, store=_store(ctx), executor=_executor(executor, address), **options)
     except SpecError as err:
@@ -591,8 +667,11 @@ def sweep(
     for best in result.best:
         table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in best.values()])
     console.print(table)
-    console.print(f"evaluated {len(result.candidates)} candidates in {len(result.experiments)} experiment(s) · "
-                  f"{time.perf_counter() - start:.1f} s", highlight=False)
+    console.print(
+        f"evaluated {len(result.candidates)} candidates in {len(result.experiments)} experiment(s) · "
+        f"{time.perf_counter() - start:.1f} s",
+        highlight=False,
+    )
     for path in result.spec_files:
         console.print(f"spec: {path}  (descentlab run {path})", highlight=False)
 

@@ -40,8 +40,13 @@ class Experiment:
     def hash(self) -> str:
         return self.spec.content_hash()
 
-    def run(self, store: Store | str | Path = "runs", force: bool = False, executor: Any = None,
-            progress: ProgressFn | None = None) -> Result:
+    def run(
+        self,
+        store: Store | str | Path = "runs",
+        force: bool = False,
+        executor: Any = None,
+        progress: ProgressFn | None = None,
+    ) -> Result:
         """Run (or resume) every run, then judge the spec's ``[theory]`` section on what is stored."""
         from descentlab.analysis import check_theory
 

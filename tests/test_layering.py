@@ -13,8 +13,15 @@ import sys
 
 import pytest
 
-UPPER = ("descentlab.engine", "descentlab.store", "descentlab.analysis", "descentlab.report", "descentlab.studies",
-         "descentlab.cli", "descentlab.experiment")
+UPPER = (
+    "descentlab.engine",
+    "descentlab.store",
+    "descentlab.analysis",
+    "descentlab.report",
+    "descentlab.studies",
+    "descentlab.cli",
+    "descentlab.experiment",
+)
 ABOVE_ENGINE = ("descentlab.analysis", "descentlab.report", "descentlab.studies", "descentlab.cli")
 
 
@@ -30,8 +37,12 @@ def _under(modules: set[str], packages: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize("leaf", ["descentlab.optim", "descentlab.problems", "descentlab.probes", "descentlab.theory"])
 def test_a_leaf_and_everything_it_registers_loads_nothing_above_it(leaf):
-    registry = {"descentlab.optim": "OPTIMIZERS", "descentlab.problems": "PROBLEMS", "descentlab.probes": "PROBES",
-                "descentlab.theory": "PREDICTIONS"}[leaf]
+    registry = {
+        "descentlab.optim": "OPTIMIZERS",
+        "descentlab.problems": "PROBLEMS",
+        "descentlab.probes": "PROBES",
+        "descentlab.theory": "PREDICTIONS",
+    }[leaf]
     modules = loaded_after(f"import {leaf} as m\nfor name in m.{registry}.names(): m.{registry}.get(name)")
     assert not _under(modules, UPPER), _under(modules, UPPER)
     assert "pyarrow" not in modules and "duckdb" not in modules and "pydantic" not in modules

@@ -66,8 +66,13 @@ def check_theory(the_plan: Plan, store: Store, experiment: str) -> list[dict[str
     table["metric"] = metric
     store.write_theory(experiment, pa.Table.from_pandas(table, preserve_index=False))
     kind = options.get("kind", "bound" if entry.kind == "bound" else "curve")
-    result = verdict(np.concatenate(measured), np.concatenate(predicted_all), kind=kind,
-                     tolerance=options.get("tolerance"), stderr=np.concatenate(stderrs))
+    result = verdict(
+        np.concatenate(measured),
+        np.concatenate(predicted_all),
+        kind=kind,
+        tolerance=options.get("tolerance"),
+        stderr=np.concatenate(stderrs),
+    )
     rows = verdict_rows([result], f"{metric} follows {entry.name} ({entry.summary})")
     store.write_verdicts(experiment, rows)
     return rows

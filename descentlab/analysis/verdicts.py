@@ -21,6 +21,16 @@ def verdict_rows(verdicts: Sequence[Verdict], claims: str | Sequence[str], study
     """
     if isinstance(claims, str):
         claims = [claims] * len(verdicts)
-    return [{"study": study, "headline": i == 0, "claim": claim, "passed": bool(v.passed), "figure": float(v.figure),
-             "what": v.what, "tolerance": float(v.tolerance), "line": v.line()}
-            for i, (v, claim) in enumerate(zip(verdicts, claims, strict=True))]
+    return [
+        {
+            "study": study,
+            "headline": i == 0,
+            "claim": claim,
+            "passed": bool(v.passed),
+            "figure": float(v.figure),
+            "what": v.what,
+            "tolerance": float(v.tolerance),
+            "line": v.line(),
+        }
+        for i, (v, claim) in enumerate(zip(verdicts, claims, strict=True))
+    ]

@@ -156,7 +156,7 @@ class ProgramCache:
 
     def _call(self, key: tuple[int, int, int, int], seeds: np.ndarray, hparams: Any, at: int, call: int) -> dict:
         """One compiled call on runs ``at … at + call`` of the padded chunk, brought back to the host."""
-        piece = jax.tree_util.tree_map(lambda a: a[at:at + call], (seeds, hparams))
+        piece = jax.tree_util.tree_map(lambda a: a[at : at + call], (seeds, hparams))
         out = jax.block_until_ready(self._compiled[key](*piece))
         return jax.tree_util.tree_map(np.asarray, out)
 

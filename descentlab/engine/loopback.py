@@ -54,8 +54,9 @@ def loopback_command(command: list[str]) -> list[str]:
 def unavailable_reason() -> str | None:
     """Why a loopback-only namespace cannot be made here, or None when it can."""
     try:
-        probe = subprocess.run(loopback_command([sys.executable, "-c", "print('ok')"]), capture_output=True,
-                               text=True, timeout=60)
+        probe = subprocess.run(
+            loopback_command([sys.executable, "-c", "print('ok')"]), capture_output=True, text=True, timeout=60
+        )
     except (OSError, subprocess.SubprocessError) as err:
         return f"no network namespace: {err}"
     if probe.returncode != 0 or probe.stdout.strip() != "ok":

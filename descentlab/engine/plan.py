@@ -34,8 +34,9 @@ from descentlab.params import Param, SpecError, check_params
 
 SECTIONS = ("problem", "optimizer", "schedule", "sampler")
 SHORT_NAMES = {"learning_rate": "lr"}
-LEARNING_RATE = Param("float", None, "base learning rate η₀ (the schedule's peak)", low=0.0, low_open=True,
-                      required=True)
+LEARNING_RATE = Param(
+    "float", None, "base learning rate η₀ (the schedule's peak)", low=0.0, low_open=True, required=True
+)
 BATCH_SIZE = Param("int", 1, "examples per step", low=1, high=1_000_000)
 
 
@@ -136,15 +137,21 @@ def check_problem_memory(cls, values: dict[str, Any], batch_size: int, cap: tupl
     data = HOST_ITEMSIZE * sum(arrays.values())
     if data > limit:
         fields = max(arrays, key=arrays.__getitem__)
-        raise SpecError("problem." + ",".join(fields), {f: values[f] for f in fields},
-                        f"{cls.name}'s data would need about {format_bytes(data)}; at most {format_bytes(limit)} fit "
-                        f"({what})")
+        raise SpecError(
+            "problem." + ",".join(fields),
+            {f: values[f] for f in fields},
+            f"{cls.name}'s data would need about {format_bytes(data)}; at most {format_bytes(limit)} fit ({what})",
+        )
     batches = (batch_size + cls.eval_size) * cls.example_elements(values) * itemsize
     if batches > limit:
         shape = " × ".join(f"problem.{d}" if isinstance(d, str) else str(d) for d in cls.example)
-        raise SpecError("run.batch_size", batch_size, f"a batch of {batch_size} (and an evaluation batch of "
-                        f"{cls.eval_size}) examples of {shape} numbers each would need about "
-                        f"{format_bytes(batches)}; at most {format_bytes(limit)} fit ({what})")
+        raise SpecError(
+            "run.batch_size",
+            batch_size,
+            f"a batch of {batch_size} (and an evaluation batch of "
+            f"{cls.eval_size}) examples of {shape} numbers each would need about "
+            f"{format_bytes(batches)}; at most {format_bytes(limit)} fit ({what})",
+        )
 
 
 def count_runs(spec: Spec) -> int:
@@ -204,12 +211,19 @@ class RunGrid(Sequence[RunPoint]):
     sweep of millions of runs thus plans in the time and memory of its static combinations.
     """
 
-    def __init__(self, paths: Sequence[str], sizes: Sequence[int], seeds: int, labels: Sequence[str],
-                 optimizer_name: str, vmapped: dict[int, tuple[Any, ...]]):
+    def __init__(
+        self,
+        paths: Sequence[str],
+        sizes: Sequence[int],
+        seeds: int,
+        labels: Sequence[str],
+        optimizer_name: str,
+        vmapped: dict[int, tuple[Any, ...]],
+    ):
         self.paths = tuple(paths)
         self.position = {path: a for a, path in enumerate(self.paths)}
         self.sizes = tuple(int(n) for n in sizes)
-        self.strides = tuple(int(np.prod(self.sizes[a + 1:], dtype=np.int64)) for a in range(len(self.sizes)))
+        self.strides = tuple(int(np.prod(self.sizes[a + 1 :], dtype=np.int64)) for a in range(len(self.sizes)))
         self.seeds = int(seeds)
         self.labels = tuple(labels)
         self.optimizer_name = optimizer_name
@@ -230,8 +244,11 @@ class RunGrid(Sequence[RunPoint]):
         """(seeds, axis value indices of shape (n, m)) of experiment run indices."""
         indices = np.asarray(indices, np.int64)
         combo, seeds = np.divmod(indices, self.seeds)
-        axes = np.stack([(combo // st) % n for st, n in zip(self.strides, self.sizes, strict=True)], axis=-1) \
-            if self.sizes else np.zeros((len(indices), 0), np.int64)
+        axes = (
+            np.stack([(combo // st) % n for st, n in zip(self.strides, self.sizes, strict=True)], axis=-1)
+            if self.sizes
+            else np.zeros((len(indices), 0), np.int64)
+        )
         return seeds, axes
 
     def seeds_of(self, indices: Sequence[int]) -> np.ndarray:
@@ -246,8 +263,10 @@ class RunGrid(Sequence[RunPoint]):
         offsets = np.zeros(1, np.int64)
         for a in self.vmapped_positions:
             offsets = (offsets[:, None] + np.arange(self.sizes[a], dtype=np.int64) * self.strides[a]).reshape(-1)
-        out = [((self._base(block) + offsets)[:, None] * self.seeds + np.arange(self.seeds)).reshape(-1)
-               for block in self.blocks]
+        out = [
+            ((self._base(block) + offsets)[:, None] * self.seeds + np.arange(self.seeds)).reshape(-1)
+            for block in self.blocks
+        ]
         return np.concatenate(out) if out else np.zeros(0, np.int64)
 
     def _index_of(self, position: int) -> int:
@@ -279,10 +298,13 @@ class RunGrid(Sequence[RunPoint]):
         runs = []
         for index, seed, row, key in zip(indices, seeds, axes, self._static_keys(axes), strict=True):
             block = self.blocks[self._block_of[key]]  # KeyError: not a run of this group
-            swept = {path: self.vmapped[a][row[a]] if a in self.vmapped else block.static[a][1]
-                     for a, path in enumerate(self.paths)}
-            label = ",".join(f"{short}={_format_value(v)}"
-                             for short, v in zip(self.labels, swept.values(), strict=True))
+            swept = {
+                path: self.vmapped[a][row[a]] if a in self.vmapped else block.static[a][1]
+                for a, path in enumerate(self.paths)
+            }
+            label = ",".join(
+                f"{short}={_format_value(v)}" for short, v in zip(self.labels, swept.values(), strict=True)
+            )
             tag = f"{label},seed={seed}" if label else f"seed={seed}"
             runs.append(RunPoint(int(index), int(seed), swept, f"{self.optimizer_name}[{tag}]"))
         return runs
@@ -299,7 +321,7 @@ class RunGrid(Sequence[RunPoint]):
     def __iter__(self):
         indices = self.indices()
         for start in range(0, len(indices), 4096):
-            yield from self.at(indices[start:start + 4096])
+            yield from self.at(indices[start : start + 4096])
 
 
 @dataclasses.dataclass
@@ -369,11 +391,18 @@ class Group:
             raise SpecError("sampler.name", kind, f"problem {problem.name!r} is a stream; allowed: 'stream', 'auto'")
         if not problem.is_stream:
             if kind == "stream":
-                raise SpecError("sampler.name", kind, f"problem {problem.name!r} has a finite dataset; allowed: "
-                                "with_replacement, random_reshuffling, single_shuffle, incremental, full_batch, auto")
+                raise SpecError(
+                    "sampler.name",
+                    kind,
+                    f"problem {problem.name!r} has a finite dataset; allowed: "
+                    "with_replacement, random_reshuffling, single_shuffle, incremental, full_batch, auto",
+                )
             if kind != "full_batch" and self.batch_size > problem.n_examples:
-                raise SpecError("run.batch_size", self.batch_size,
-                                f"at most the dataset size {problem.n_examples} of {problem.name!r}")
+                raise SpecError(
+                    "run.batch_size",
+                    self.batch_size,
+                    f"at most the dataset size {problem.n_examples} of {problem.name!r}",
+                )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -489,8 +518,11 @@ def _expand(spec: Spec) -> Plan:
         declared = {s: declared_params(s, names[s]) for s in SECTIONS}
         param_of = functools.partial(_declared_param, declared)
         # A swept float the component declares vmappable is a vmapped axis; every other axis is static.
-        vmapped_axes = [a for a, path in enumerate(paths) if a not in name_axes and path != "run.batch_size"
-                        and param_of(path) is not None and param_of(path).vmapped]
+        vmapped_axes = [
+            a
+            for a, path in enumerate(paths)
+            if a not in name_axes and path != "run.batch_size" and param_of(path) is not None and param_of(path).vmapped
+        ]
         other_static = [a for a in range(len(paths)) if a not in name_axes and a not in vmapped_axes]
         coerced_vmapped = {a: tuple(param_of(paths[a]).coerce(paths[a], v) for v in axes[a][1]) for a in vmapped_axes}
         vmapped_paths = {paths[a] for a in vmapped_axes}
@@ -504,8 +536,11 @@ def _expand(spec: Spec) -> Plan:
             for a in vmapped_axes:  # the group's config holds a vmapped field's first value
                 section, field = paths[a].split(".", 1)
                 config[section][field] = axes[a][1][0]
-            batch_size = int(axes[paths.index("run.batch_size")][1][chosen[paths.index("run.batch_size")]]
-                             if "run.batch_size" in paths else spec.run.batch_size)
+            batch_size = int(
+                axes[paths.index("run.batch_size")][1][chosen[paths.index("run.batch_size")]]
+                if "run.batch_size" in paths
+                else spec.run.batch_size
+            )
             # Coerce and complete with defaults; the static values (swept static ones included) key the group.
             static_key: list[Any] = [batch_size]
             for section in SECTIONS:
@@ -521,8 +556,9 @@ def _expand(spec: Spec) -> Plan:
                         static_key.append((f"{section}.{field}", value))
             key = tuple(static_key)
             if key not in groups:
-                grid = RunGrid(paths, sizes, spec.run.seeds, [short[p] for p in paths], names["optimizer"],
-                               coerced_vmapped)
+                grid = RunGrid(
+                    paths, sizes, spec.run.seeds, [short[p] for p in paths], names["optimizer"], coerced_vmapped
+                )
                 groups[key] = Group(len(groups), config, tuple(paths[a] for a in vmapped_axes), grid, batch_size)
             static_values = {}
             for a, i in chosen.items():

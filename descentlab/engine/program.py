@@ -93,8 +93,11 @@ class GroupProgram:
 
     # ---- building blocks ---------------------------------------------------------------------
     def _components(self, hparams: dict[str, jax.Array]):
-        values = {"problem": dict(self.problem_values), "optimizer": dict(self.optimizer_values),
-                  "schedule": dict(self.schedule_values)}
+        values = {
+            "problem": dict(self.problem_values),
+            "optimizer": dict(self.optimizer_values),
+            "schedule": dict(self.schedule_values),
+        }
         for path, value in hparams.items():
             section, field = path.split(".", 1)
             values[section][field] = value
@@ -161,13 +164,30 @@ class GroupProgram:
 
         def context(params, opt_state, last_update, t):
             lr = schedule(t) if schedule is not None else jnp.nan
-            return ProbeContext(params, params0, problem, eval_batch, jax.random.fold_in(k_probe, t), t,
-                                opt_state, jnp.asarray(lr), last_update)
+            return ProbeContext(
+                params,
+                params0,
+                problem,
+                eval_batch,
+                jax.random.fold_in(k_probe, t),
+                t,
+                opt_state,
+                jnp.asarray(lr),
+                last_update,
+            )
 
         zeros = jax.tree_util.tree_map(jnp.zeros_like, params0) if self.uses_last_update else None
         ctx0 = context(params0, opt_state, zeros, jnp.asarray(0))
-        carry = Carry(params0, opt_state, order, jnp.asarray(True), jnp.asarray(-1), zeros,
-                      tuple(p.init(ctx0) for p in self.probes), jnp.asarray(jnp.nan, jnp.result_type(float)))
+        carry = Carry(
+            params0,
+            opt_state,
+            order,
+            jnp.asarray(True),
+            jnp.asarray(-1),
+            zeros,
+            tuple(p.init(ctx0) for p in self.probes),
+            jnp.asarray(jnp.nan, jnp.result_type(float)),
+        )
 
         last = len(self.checkpoints) - 1
         real = jnp.result_type(float)
@@ -177,6 +197,7 @@ class GroupProgram:
 
             k is the checkpoint's index, the same for every run of a vmapped block, so the
             ``lax.cond`` stays a branch (under ``vmap`` a batched predicate would compute both sides)."""
+
             def compute():
                 out, new_state = probe.measure(ctx, state)
                 return {name: jnp.asarray(v, real) for name, v in out.items()}, new_state
@@ -185,8 +206,9 @@ class GroupProgram:
                 return compute()
             shapes = jax.eval_shape(compute)[0]
             due = (k % every == 0) | (k == last)
-            return jax.lax.cond(due, compute,
-                                lambda: ({n: jnp.full(a.shape, jnp.nan, a.dtype) for n, a in shapes.items()}, state))
+            return jax.lax.cond(
+                due, compute, lambda: ({n: jnp.full(a.shape, jnp.nan, a.dtype) for n, a in shapes.items()}, state)
+            )
 
         def measure(carry: Carry, t, k=0) -> tuple[dict[str, jax.Array], Carry]:
             ctx = context(carry.params, carry.opt_state, carry.last_update, t)
@@ -196,8 +218,11 @@ class GroupProgram:
                 out, state = measure_one(probe, every, ctx, state, k)
                 clash = set(out) & set(values)
                 if clash:
-                    raise SpecError("probes", self.spec.probes, f"each metric from one probe only; {sorted(clash)} "
-                                    "are reported twice")
+                    raise SpecError(
+                        "probes",
+                        self.spec.probes,
+                        f"each metric from one probe only; {sorted(clash)} are reported twice",
+                    )
                 values.update(out)
                 states.append(state)
             value = reference(carry.params)
@@ -287,8 +312,9 @@ class GroupProgram:
         def state_sizes(seed, hp):
             problem, opt, _ = self._components({k: v[0] for k, v in hp.items()})
             params = problem.init(jax.random.PRNGKey(0))
-            batch = (problem.sample(jax.random.PRNGKey(0), self.group.batch_size) if problem.is_stream
-                     else problem.dataset())
+            batch = (
+                problem.sample(jax.random.PRNGKey(0), self.group.batch_size) if problem.is_stream else problem.dataset()
+            )
             return params, opt.init(params), batch
 
         params, state, batch = jax.eval_shape(state_sizes, seeds, hparams)

@@ -46,8 +46,14 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus_per_task: float = 1.0, max_retries: int = 3,
-                 max_in_flight: int | None = None, init_kwargs: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus_per_task: float = 1.0,
+        max_retries: int = 3,
+        max_in_flight: int | None = None,
+        init_kwargs: dict[str, Any] | None = None,
+    ):
         if address is not None and address != "auto":
             check_reachable(address)
         self.address = address
@@ -70,8 +76,9 @@ class RayExecutor:
 
     def map(self, spec: Spec, the_plan: Plan, tasks: Sequence[ChunkTask]) -> Iterator[ChunkResult]:
         ray = self._ensure_ray()
-        remote = ray.remote(num_cpus=self.num_cpus_per_task, max_retries=self.max_retries,
-                            retry_exceptions=False)(execute_chunk)
+        remote = ray.remote(num_cpus=self.num_cpus_per_task, max_retries=self.max_retries, retry_exceptions=False)(
+            execute_chunk
+        )
         plan_ref = ray.put(the_plan)
         limit = self.max_in_flight or max(2, int(ray.cluster_resources().get("CPU", 2) / self.num_cpus_per_task) * 2)
         queue = list(tasks)
@@ -103,5 +110,9 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as err:
-        raise SpecError("--address", address, f"no Ray cluster answers there ({err.strerror or err}); start "
-                        "one with `ray start --head`, or leave --address out for a local instance") from None
+        raise SpecError(
+            "--address",
+            address,
+            f"no Ray cluster answers there ({err.strerror or err}); start "
+            "one with `ray start --head`, or leave --address out for a local instance",
+        ) from None

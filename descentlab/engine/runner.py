@@ -114,7 +114,7 @@ def chunk_tasks(the_plan: Plan, done: set[int], sizes: dict[int, tuple[int, int]
         todo = indices[~np.isin(indices, stored)].tolist()
         size, width = sizes[group.index]
         for start in range(0, len(todo), size):
-            runs = tuple(todo[start:start + size])
+            runs = tuple(todo[start : start + size])
             digest = hashlib.sha1(np.asarray(runs, np.int64).tobytes()).hexdigest()[:8]
             chunk_id = f"g{group.index:03d}-r{runs[0]:08d}-{runs[-1]:08d}-{digest}"
             tasks.append(ChunkTask(group.index, runs, size, width, chunk_id))
@@ -151,9 +151,12 @@ def check_memory(spec: Spec, program: GroupProgram, size: int, width: int) -> No
     else:
         fix = ""
     given = spec.run.memory_budget_mb if spec.run.memory_budget_mb is not None else f"{budget / 2**20:.1f} MiB (auto)"
-    raise SpecError("run.memory_budget_mb", given,
-                    f"one vmap block of {width} runs needs {(width * device + size * host) / 2**20:.1f} MiB with its "
-                    f"chunk's results ({size} runs) on the host; {fix}raise the budget")
+    raise SpecError(
+        "run.memory_budget_mb",
+        given,
+        f"one vmap block of {width} runs needs {(width * device + size * host) / 2**20:.1f} MiB with its "
+        f"chunk's results ({size} runs) on the host; {fix}raise the budget",
+    )
 
 
 def chunk_sizes(spec: Spec, the_plan: Plan, cache: ProgramCache) -> dict[int, tuple[int, int]]:
@@ -203,8 +206,9 @@ def _columns(spec: Spec, the_plan: Plan, result: ChunkResult, experiment: str) -
         for run in runs:
             opt_values = {k: run.swept.get(f"optimizer.{k}", v) for k, v in group.config["optimizer"].items()}
             opt_values.pop("name")
-            per_run.append(host_metrics(opt_values, steps=spec.run.steps, batch_size=group.batch_size,
-                                        n_examples=n_examples))
+            per_run.append(
+                host_metrics(opt_values, steps=spec.run.steps, batch_size=group.batch_size, n_examples=n_examples)
+            )
         for key in per_run[0] if per_run else ():
             columns[schema.column(f"optimizer.{key}")] = pa.array([values[key] for values in per_run])
     runs_table = pa.table(columns)
@@ -219,17 +223,25 @@ def _columns(spec: Spec, the_plan: Plan, result: ChunkResult, experiment: str) -
         metric_ids = np.tile(np.arange(len(metrics), dtype=np.int32), n_runs * n_ckpt)
         flat = values.reshape(-1)
         keep = ~np.isnan(flat)
-        curves_table = pa.table({
-            "experiment": pa.DictionaryArray.from_arrays(np.zeros(int(keep.sum()), np.int32), [experiment]),
-            "run": run_ids[keep],
-            "step": step_ids[keep],
-            "metric": pa.DictionaryArray.from_arrays(metric_ids[keep], metrics),
-            "value": flat[keep],
-        })
+        curves_table = pa.table(
+            {
+                "experiment": pa.DictionaryArray.from_arrays(np.zeros(int(keep.sum()), np.int32), [experiment]),
+                "run": run_ids[keep],
+                "step": step_ids[keep],
+                "metric": pa.DictionaryArray.from_arrays(metric_ids[keep], metrics),
+                "value": flat[keep],
+            }
+        )
     else:
-        curves_table = pa.table({"experiment": pa.array([], pa.string()), "run": pa.array([], pa.int64()),
-                                 "step": pa.array([], pa.int64()), "metric": pa.array([], pa.string()),
-                                 "value": pa.array([], pa.float64())})
+        curves_table = pa.table(
+            {
+                "experiment": pa.array([], pa.string()),
+                "run": pa.array([], pa.int64()),
+                "step": pa.array([], pa.int64()),
+                "metric": pa.array([], pa.string()),
+                "value": pa.array([], pa.float64()),
+            }
+        )
     return runs_table, curves_table
 
 
@@ -259,8 +271,11 @@ class _Tally:
     store_seconds: float = 0.0
 
     def timings(self) -> dict[str, float]:
-        return {"compile_seconds": self.compile_seconds, "run_seconds": self.run_seconds,
-                "store_seconds": self.store_seconds}
+        return {
+            "compile_seconds": self.compile_seconds,
+            "run_seconds": self.run_seconds,
+            "store_seconds": self.store_seconds,
+        }
 
 
 def _resume_point(store: Store, experiment: str, force: bool) -> set[int]:
@@ -294,8 +309,17 @@ def _base_row(spec: Spec, the_plan: Plan, store: Store, experiment: str, executo
     }
 
 
-def _compute(spec: Spec, the_plan: Plan, store: Store, experiment: str, executor: Any, tasks: list[ChunkTask],
-             done: int, tally: _Tally, progress: ProgressFn | None) -> None:
+def _compute(
+    spec: Spec,
+    the_plan: Plan,
+    store: Store,
+    experiment: str,
+    executor: Any,
+    tasks: list[ChunkTask],
+    done: int,
+    tally: _Tally,
+    progress: ProgressFn | None,
+) -> None:
     """Run the tasks on the executor, storing each chunk as it comes back."""
     if progress:
         progress(done, the_plan.n_runs, 0)
@@ -343,28 +367,61 @@ def execute(
     experiment = the_plan.stored_as.experiment
     done = _resume_point(store, experiment, force)
     base_row = _base_row(spec, the_plan, store, experiment, executor)
-    store.write_experiment(experiment, {**base_row, "status": "running", "finished_at": None,
-                                        "compile_seconds": None, "run_seconds": None, "store_seconds": None,
-                                        "diverged": None}, the_plan.stored_as.record)
+    store.write_experiment(
+        experiment,
+        {
+            **base_row,
+            "status": "running",
+            "finished_at": None,
+            "compile_seconds": None,
+            "run_seconds": None,
+            "store_seconds": None,
+            "diverged": None,
+        },
+        the_plan.stored_as.record,
+    )
     tally = _Tally()
     try:
-        _compute(spec, the_plan, store, experiment, executor, chunk_tasks(the_plan, done, sizes), len(done), tally,
-                 progress)
+        _compute(
+            spec, the_plan, store, experiment, executor, chunk_tasks(the_plan, done, sizes), len(done), tally, progress
+        )
     except KeyboardInterrupt:
-        store.write_experiment(experiment, {**base_row, "status": "interrupted", "finished_at": _now(),
-                                            **tally.timings(), "diverged": None})
+        store.write_experiment(
+            experiment,
+            {**base_row, "status": "interrupted", "finished_at": _now(), **tally.timings(), "diverged": None},
+        )
         raise
     counts = store.status_counts(experiment)
     stored = sum(counts.values())
-    store.write_experiment(experiment, {**base_row, "status": "complete" if stored == the_plan.n_runs else "partial",
-                                        "finished_at": _now(), **tally.timings(),
-                                        "diverged": counts.get(schema.DIVERGED, 0)})
-    return RunSummary(experiment, the_plan.n_runs, tally.computed, len(done), counts.get(schema.DIVERGED, 0),
-                      tally.compile_seconds, tally.run_seconds, tally.store_seconds)
+    store.write_experiment(
+        experiment,
+        {
+            **base_row,
+            "status": "complete" if stored == the_plan.n_runs else "partial",
+            "finished_at": _now(),
+            **tally.timings(),
+            "diverged": counts.get(schema.DIVERGED, 0),
+        },
+    )
+    return RunSummary(
+        experiment,
+        the_plan.n_runs,
+        tally.computed,
+        len(done),
+        counts.get(schema.DIVERGED, 0),
+        tally.compile_seconds,
+        tally.run_seconds,
+        tally.store_seconds,
+    )
 
 
-def run_spec(spec: Spec, store: Store | str | Path = "runs", force: bool = False, executor: Any = None,
-             progress: ProgressFn | None = None) -> RunSummary:
+def run_spec(
+    spec: Spec,
+    store: Store | str | Path = "runs",
+    force: bool = False,
+    executor: Any = None,
+    progress: ProgressFn | None = None,
+) -> RunSummary:
     """:func:`execute` the spec's plan (validated on first use, then kept with the spec)."""
     return execute(Plan.from_spec(spec), store, executor=executor, force=force, progress=progress)
 

@@ -119,8 +119,9 @@ def _param_for(data: Mapping[str, Any], path: str) -> Param:
 def search_space(data: Mapping[str, Any]) -> list[Axis]:
     """The searched axes of a spec dict, in the order written (raises SpecError)."""
     axes = []
-    places = [(s, data.get(s) or {}) for s in SECTIONS] + [("run", {"batch_size": (data.get("run") or {})
-                                                                    .get("batch_size")})]
+    places = [(s, data.get(s) or {}) for s in SECTIONS] + [
+        ("run", {"batch_size": (data.get("run") or {}).get("batch_size")})
+    ]
     for section, body in places:
         for field, raw in body.items():
             if not isinstance(raw, Mapping):
@@ -147,8 +148,10 @@ def candidates(axes: Sequence[Axis], method: str, n: int | None, seed: int = 0) 
     if not axes:
         raise SpecError("spec", "no sweep axis", "a search needs at least one {grid|logspace|linspace} axis")
     if method == "grid":
-        points = [dict(zip([a.path for a in axes], combo, strict=True)) for combo in
-                  itertools.product(*(a.grid for a in axes))]
+        points = [
+            dict(zip([a.path for a in axes], combo, strict=True))
+            for combo in itertools.product(*(a.grid for a in axes))
+        ]
     else:
         if n is None or isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CANDIDATES:
             raise SpecError("search.n", n, f"an integer in [1, {MAX_CANDIDATES}] (number of candidates)")
@@ -175,13 +178,15 @@ def _vmapped(path: str, point: Mapping[str, Any], data: Mapping[str, Any]) -> bo
     section, field = path.split(".", 1)
     if section == "run" or field == "name":
         return False
-    name = point.get(f"{section}.name", data[section].get("name", {"schedule": "constant", "sampler": "auto"}
-                                                          .get(section)))
+    name = point.get(
+        f"{section}.name", data[section].get("name", {"schedule": "constant", "sampler": "auto"}.get(section))
+    )
     return declared_params(section, name)[field].vmapped
 
 
-def candidate_plan(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]], steps: int,
-                   label: str = "search") -> Plan:
+def candidate_plan(
+    base: Mapping[str, Any], points: Sequence[Mapping[str, Any]], steps: int, label: str = "search"
+) -> Plan:
     """A plan whose runs are ``points`` × seeds (run index = candidate · seeds + seed), stored as an experiment
     named by the search: its id hashes the base spec, the steps and the candidates."""
     data = json.loads(json.dumps(base))
@@ -209,8 +214,10 @@ def candidate_plan(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
         (group,) = Plan.from_spec(spec).groups
         runs = []
         for i in members:
-            label_i = ",".join(f"{p.split('.', 1)[1]}={v:.4g}" if isinstance(v, float)
-                               else f"{p.split('.', 1)[1]}={v}" for p, v in points[i].items())
+            label_i = ",".join(
+                f"{p.split('.', 1)[1]}={v:.4g}" if isinstance(v, float) else f"{p.split('.', 1)[1]}={v}"
+                for p, v in points[i].items()
+            )
             for s in range(seeds):
                 name = f"{group.config['optimizer']['name']}[{label_i},seed={s}]"
                 runs.append(RunPoint(i * seeds + s, s, dict(points[i]), name))
@@ -218,13 +225,23 @@ def candidate_plan(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]],
     assert first_spec is not None
     body = {"base": base, "steps": int(steps), "candidates": list(points)}
     experiment = "s" + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:15]
-    identity = Identity(experiment, f"{base.get('name', 'experiment')}-{label}",
-                        f"{label}: {len(points)} candidates × {seeds} seeds, {steps} steps", body)
+    identity = Identity(
+        experiment,
+        f"{base.get('name', 'experiment')}-{label}",
+        f"{label}: {len(points)} candidates × {seeds} seeds, {steps} steps",
+        body,
+    )
     return Plan(first_spec, groups, list(points[0]), identity=identity)
 
 
-def evaluate(base: Mapping[str, Any], points: Sequence[Mapping[str, Any]], steps: int, store: Store,
-             label: str = "search", executor: Any = None) -> tuple[str, pd.DataFrame]:
+def evaluate(
+    base: Mapping[str, Any],
+    points: Sequence[Mapping[str, Any]],
+    steps: int,
+    store: Store,
+    label: str = "search",
+    executor: Any = None,
+) -> tuple[str, pd.DataFrame]:
     """Run every candidate for ``steps`` steps (resuming stored runs) through the engine's run loop; returns
     (experiment, runs)."""
     the_plan = candidate_plan(base, points, steps, label)
@@ -238,7 +255,7 @@ def scores(runs: pd.DataFrame, metric: str, mode: str) -> pd.Series:
     """Per candidate: mean over seeds of ``final_<metric>``; ±inf (the worst) if any seed diverged."""
     column = metric if metric.startswith("final_") else f"final_{metric}"
     if column not in runs.columns:
-        allowed = ", ".join(c[len("final_"):] for c in runs.columns if c.startswith("final_"))
+        allowed = ", ".join(c[len("final_") :] for c in runs.columns if c.startswith("final_"))
         raise SpecError("search.metric", metric, f"allowed: {allowed}")
     worst = math.inf if mode == "min" else -math.inf
     values = runs[column].where((runs["status"] == "ok") & np.isfinite(runs[column]), np.nan)
@@ -272,8 +289,9 @@ def search(
     :class:`~descentlab.engine.ray_executor.RayExecutor`)."""
     data = spec.to_dict() if isinstance(spec, Spec) else json.loads(json.dumps(dict(spec)))
     checked = spec_from_dict(data)  # the ranges are validated as an ordinary sweep first
-    check_search_options({"method": method, "n": n, "metric": metric, "mode": mode, "top": top, "eta": eta,
-                          "seed": seed})
+    check_search_options(
+        {"method": method, "n": n, "metric": metric, "mode": mode, "top": top, "eta": eta, "seed": seed}
+    )
     metric = metric or default_metric(checked)
     check_metric(checked, metric)
     store = store if isinstance(store, Store) else Store(store)
@@ -309,8 +327,15 @@ def search(
     return SearchResult(method, metric, mode, table, best, files, experiments)
 
 
-def write_best(data: Mapping[str, Any], best: Sequence[Mapping[str, Any]], axes: Sequence[Axis], out: str | Path,
-               method: str, metric: str, mode: str) -> list[Path]:
+def write_best(
+    data: Mapping[str, Any],
+    best: Sequence[Mapping[str, Any]],
+    axes: Sequence[Axis],
+    out: str | Path,
+    method: str,
+    metric: str,
+    mode: str,
+) -> list[Path]:
     """One runnable spec file per best candidate: the base spec with each searched axis fixed."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -321,8 +346,9 @@ def write_best(data: Mapping[str, Any], best: Sequence[Mapping[str, Any]], axes:
         for axis in axes:
             _set(spec, axis.path, point[axis.path])
         spec["name"] = f"{base_name}-best{rank}"[:200]
-        spec["description"] = (f"best #{rank} of a {method} search: {mode} {metric} = {point['score']:.6g}; "
-                               + str(data.get("description", "")))
+        spec["description"] = f"best #{rank} of a {method} search: {mode} {metric} = {point['score']:.6g}; " + str(
+            data.get("description", "")
+        )
         spec_from_dict(spec)  # what we write must run
         path = folder / f"{_slug(base_name)}-best{rank}.toml"
         path.write_text(to_toml(spec))
@@ -436,6 +462,9 @@ def out_folder_of(spec_file: Path, out: Any) -> Path:
     base = spec_file.resolve().parent
     resolved = (base / relative).resolve()
     if relative.is_absolute() or not resolved.is_relative_to(base):
-        raise SpecError("search.out", out, f"a folder inside the spec file's folder {str(base)!r}; "
-                        "pass --out on the command line to write elsewhere")
+        raise SpecError(
+            "search.out",
+            out,
+            f"a folder inside the spec file's folder {str(base)!r}; pass --out on the command line to write elsewhere",
+        )
     return resolved

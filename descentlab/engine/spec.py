@@ -59,8 +59,9 @@ def _children(node: Any) -> list[Any]:
 def check_depth(field: str, value: Any) -> None:
     """Raise :class:`SpecError` when ``value`` nests tables/arrays deeper than ``MAX_DEPTH``."""
     if nesting_depth(value) > MAX_DEPTH:
-        raise SpecError(field, f"<nested more than {MAX_DEPTH} levels>", f"at most {MAX_DEPTH} levels of nested "
-                        "tables and arrays")
+        raise SpecError(
+            field, f"<nested more than {MAX_DEPTH} levels>", f"at most {MAX_DEPTH} levels of nested tables and arrays"
+        )
 
 
 def _distinct_key(value: Any) -> str:
@@ -246,7 +247,7 @@ def _pydantic_error(err: ValidationError) -> SpecError:
         return SpecError(loc, value, "unknown field; " + _allowed_fields(first["loc"]))
     message = first["msg"]
     if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     return SpecError(loc, value, message)
 
 
@@ -365,8 +366,14 @@ def coerce_all(field: str, param: Param, value: Any) -> Any:
     return param.coerce(field, value)
 
 
-PROBE_EVERY = Param("int", 1, "measure at every k-th checkpoint only (and at the first and last); skipped "
-                    "checkpoints cost nothing and store no value", low=1, high=1_000_000)
+PROBE_EVERY = Param(
+    "int",
+    1,
+    "measure at every k-th checkpoint only (and at the first and last); skipped "
+    "checkpoints cost nothing and store no value",
+    low=1,
+    high=1_000_000,
+)
 
 
 def probe_params(entry) -> dict[str, Param]:

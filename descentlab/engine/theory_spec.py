@@ -76,8 +76,9 @@ def validate_theory_section(spec: Spec) -> None:
     if kind not in KINDS:
         raise SpecError("theory.kind", kind, "allowed: " + ", ".join(f"'{k}'" for k in KINDS))
     tolerance = options.get("tolerance")
-    if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
-                                  or not 0 <= tolerance <= FLOAT_LIMIT):
+    if tolerance is not None and (
+        isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= FLOAT_LIMIT
+    ):
         raise SpecError("theory.tolerance", tolerance, f"expected a finite number >= 0 and <= {FLOAT_LIMIT:g}")
     for key in ("curve", "metric"):
         if key in options and not isinstance(options[key], str):
@@ -105,10 +106,14 @@ def validate_theory(spec: Spec, the_plan: Plan) -> None:
 
     entry = PREDICTIONS.get(spec.theory.predict, "theory.predict")
     group = the_plan.groups[0]
-    values = {column(f"{section}.{field}"): value for section, fields in group.config.items()
-              for field, value in fields.items()} | {column("run.batch_size"): group.batch_size}
+    values = {
+        column(f"{section}.{field}"): value
+        for section, fields in group.config.items()
+        for field, value in fields.items()
+    } | {column("run.batch_size"): group.batch_size}
     predicted = entry.predict(np.arange(2), **prediction_params(entry, values, spec))
     _, metric = compared_curve_and_metric(spec, list(predicted))
     if metric not in the_plan.metrics:
-        raise SpecError("theory.metric", metric,
-                        "a metric the probes record; allowed: " + ", ".join(sorted(the_plan.metrics)))
+        raise SpecError(
+            "theory.metric", metric, "a metric the probes record; allowed: " + ", ".join(sorted(the_plan.metrics))
+        )

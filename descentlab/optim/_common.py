@@ -31,8 +31,10 @@ def learning_rate_at(learning_rate: ScalarOrSchedule, count: jax.Array) -> jax.A
 def require(value: Any, what: str, optimizer: str) -> Any:
     """Raise a clear trace-time error when the engine did not pass a needed extra argument."""
     if value is None:
-        raise ValueError(f"optimizer {optimizer!r} needs the extra argument {what!r} in update(); "
-                         f"declare it in the registry entry's extra_args")
+        raise ValueError(
+            f"optimizer {optimizer!r} needs the extra argument {what!r} in update(); "
+            f"declare it in the registry entry's extra_args"
+        )
     return value
 
 

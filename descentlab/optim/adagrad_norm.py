@@ -67,8 +67,9 @@ def scale_by_adagrad_norm(b0: float = 1e-2, accumulator: str = "sum") -> optax.G
 def adagrad_norm(
     learning_rate: optax.ScalarOrSchedule,
     b0: Annotated[float, Arg("initial accumulator b₀", low=0.0, low_open=True)] = 1e-2,
-    accumulator: Annotated[str, Arg("sum: b² += ‖g‖² (AdaGrad-Norm); max: b² = max(b², ‖g‖²) (a control)",
-                                    choices=ACCUMULATORS)] = "sum",
+    accumulator: Annotated[
+        str, Arg("sum: b² += ‖g‖² (AdaGrad-Norm); max: b² = max(b², ‖g‖²) (a control)", choices=ACCUMULATORS)
+    ] = "sum",
 ) -> optax.GradientTransformation:
     """AdaGrad-Norm as a chain: ``scale_by_adagrad_norm`` then the learning rate."""
     return optax.chain(scale_by_adagrad_norm(b0, accumulator), optax.scale_by_learning_rate(learning_rate))

@@ -44,14 +44,19 @@ def spatial_average(d: jax.Array) -> jax.Array:
     return d
 
 
-def scale_by_adahessian(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-4,
-                        hessian_power: float = 1.0) -> optax.GradientTransformationExtraArgs:
+def scale_by_adahessian(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-4, hessian_power: float = 1.0
+) -> optax.GradientTransformationExtraArgs:
     """AdaHessian's direction (before the learning rate); needs extra args ``value_fn`` and ``key``."""
     hutchinson = keyed_hutchinson()
 
     def init_fn(params):
-        return ScaleByAdaHessianState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params),
-                                      optax.tree.zeros_like(params), hutchinson.init(params))
+        return ScaleByAdaHessianState(
+            jnp.zeros([], jnp.int32),
+            optax.tree.zeros_like(params),
+            optax.tree.zeros_like(params),
+            hutchinson.init(params),
+        )
 
     def update_fn(updates, state, params=None, *, value_fn=None, key=None, **extra):
         del extra
@@ -65,7 +70,10 @@ def scale_by_adahessian(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-4,
         bc1, bc2 = 1 - b1**t, 1 - b2**t
         direction = jax.tree.map(
             lambda m, v, p: (m / bc1 / ((jnp.sqrt(v) / jnp.sqrt(bc2)) ** hessian_power + eps)).astype(p.dtype),
-            mu, nu, updates)
+            mu,
+            nu,
+            updates,
+        )
         return direction, ScaleByAdaHessianState(count, mu, nu, state.hutchinson)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

@@ -42,7 +42,8 @@ def _project(w: jax.Array, g: jax.Array, p: jax.Array, delta, eps) -> tuple[jax.
     def view_test(rows: int):
         wv, gv = w.reshape(rows, -1), g.reshape(rows, -1)
         cos = jnp.abs(jnp.sum(wv * gv, axis=1)) / jnp.maximum(
-            jnp.linalg.norm(wv, axis=1) * jnp.linalg.norm(gv, axis=1), eps)
+            jnp.linalg.norm(wv, axis=1) * jnp.linalg.norm(gv, axis=1), eps
+        )
         return jnp.max(cos) < delta / jnp.sqrt(wv.shape[1])
 
     def view_project(rows: int):
@@ -55,13 +56,19 @@ def _project(w: jax.Array, g: jax.Array, p: jax.Array, delta, eps) -> tuple[jax.
     return projected, channel | layer
 
 
-def scale_by_adamp(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.0,
-                   delta: float = 0.1, wd_ratio: float = 0.1, nesterov: bool = False) -> optax.GradientTransformation:
+def scale_by_adamp(
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    delta: float = 0.1,
+    wd_ratio: float = 0.1,
+    nesterov: bool = False,
+) -> optax.GradientTransformation:
     """AdamP's direction including its (ratio-scaled) decoupled weight decay, before the learning rate."""
 
     def init_fn(params):
-        return ScaleByAdamPState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params),
-                                 optax.tree.zeros_like(params))
+        return ScaleByAdamPState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params), optax.tree.zeros_like(params))
 
     def update_fn(updates, state, params=None):
         count = count_increment(state.count)

@@ -55,8 +55,7 @@ def autosgd(
 
     def init_fn(params):
         dtype = jnp.result_type(*jax.tree.leaves(params))
-        return AutoSGDState(jnp.zeros([], jnp.int32), jnp.asarray(gamma0, dtype), params, params,
-                            jnp.zeros(3, dtype))
+        return AutoSGDState(jnp.zeros([], jnp.int32), jnp.asarray(gamma0, dtype), params, params, jnp.zeros(3, dtype))
 
     def update_fn(updates, state, params=None, *, grad_fn=None, value_fn=None, **extra):
         del extra
@@ -82,8 +81,12 @@ def autosgd(
 
         new_mid = pick(mid, winner)
         state = AutoSGDState(
-            jnp.where(end, 0, state.step_in_episode + 1).astype(jnp.int32), gamma,
-            pick(low, winner), pick(high, winner), jnp.where(end, jnp.zeros_like(losses), losses))
+            jnp.where(end, 0, state.step_in_episode + 1).astype(jnp.int32),
+            gamma,
+            pick(low, winner),
+            pick(high, winner),
+            jnp.where(end, jnp.zeros_like(losses), losses),
+        )
         return jax.tree.map(lambda n, p: (n - p).astype(p.dtype), new_mid, params), state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

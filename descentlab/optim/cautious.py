@@ -65,8 +65,13 @@ def cautious(optimizer: optax.GradientTransformation) -> optax.GradientTransform
     summary="C-AdamW: AdamW whose Adam direction is masked to coordinates agreeing with the gradient",
     reference="Liang, Chen, Liu, Liu. Cautious Optimizers: Improving Training with One Line of Code (2411.16085)",
 )
-def cautious_adamw(learning_rate: optax.ScalarOrSchedule, b1: Beta1 = 0.9, b2: Beta2 = 0.999, eps: Eps = 1e-8,
-                   weight_decay: WeightDecay = 1e-4) -> optax.GradientTransformation:
+def cautious_adamw(
+    learning_rate: optax.ScalarOrSchedule,
+    b1: Beta1 = 0.9,
+    b2: Beta2 = 0.999,
+    eps: Eps = 1e-8,
+    weight_decay: WeightDecay = 1e-4,
+) -> optax.GradientTransformation:
     return optax.chain(
         scale_by_cautious(optax.scale_by_adam(b1=b1, b2=b2, eps=eps)),
         optax.add_decayed_weights(weight_decay),

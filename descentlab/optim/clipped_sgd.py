@@ -28,8 +28,9 @@ from descentlab.params import Arg
 def clipped_sgd(
     learning_rate: optax.ScalarOrSchedule,
     max_norm: Annotated[float, Arg("clipping threshold c on the global gradient norm", low=0.0, low_open=True)] = 1.0,
-    momentum: Annotated[float, Arg("heavy-ball momentum after clipping (0 = none)", low=0.0, high=1.0,
-                                   high_open=True)] = 0.0,
+    momentum: Annotated[
+        float, Arg("heavy-ball momentum after clipping (0 = none)", low=0.0, high=1.0, high_open=True)
+    ] = 0.0,
 ) -> optax.GradientTransformation:
     return optax.chain(
         optax.clip_by_global_norm(max_norm),

@@ -40,8 +40,9 @@ ACCOUNTANTS = ("rdp", "pld")
 
 
 @functools.lru_cache(maxsize=4096)
-def dp_epsilon(noise_multiplier: float, sampling_probability: float, steps: int, delta: float,
-               accountant: str = "rdp") -> float:
+def dp_epsilon(
+    noise_multiplier: float, sampling_probability: float, steps: int, delta: float, accountant: str = "rdp"
+) -> float:
     """ε at ``delta`` of ``steps`` compositions of the Poisson-subsampled Gaussian mechanism.
 
     Cached: the runs of a sweep that share (σ, q, T, δ) are accounted once.
@@ -61,8 +62,9 @@ def dp_epsilon(noise_multiplier: float, sampling_probability: float, steps: int,
     if noise_multiplier <= 0:
         return math.inf
     event = dp_accounting.SelfComposedDpEvent(
-        dp_accounting.PoissonSampledDpEvent(min(float(sampling_probability), 1.0),
-                                            dp_accounting.GaussianDpEvent(float(noise_multiplier))),
+        dp_accounting.PoissonSampledDpEvent(
+            min(float(sampling_probability), 1.0), dp_accounting.GaussianDpEvent(float(noise_multiplier))
+        ),
         int(steps),
     )
     acc = rdp.RdpAccountant() if accountant == "rdp" else pld.PLDAccountant()
@@ -88,19 +90,26 @@ def unclipped_noisy_aggregate(l2_norm_clip: float, noise_multiplier: float) -> o
         del params
         leaves, treedef = jax.tree.flatten(updates)
         keys = jax.random.split(state.rng_key, len(leaves))
-        noised = [(jnp.sum(g, axis=0) + l2_norm_clip * noise_multiplier * jax.random.normal(k, g.shape[1:], g.dtype))
-                  / g.shape[0] for g, k in zip(leaves, keys, strict=True)]
+        noised = [
+            (jnp.sum(g, axis=0) + l2_norm_clip * noise_multiplier * jax.random.normal(k, g.shape[1:], g.dtype))
+            / g.shape[0]
+            for g, k in zip(leaves, keys, strict=True)
+        ]
         return jax.tree.unflatten(treedef, noised), state
 
     return optax.GradientTransformation(inner.init, update_fn)
 
 
-def keyed_private_aggregate(l2_norm_clip: float, noise_multiplier: float,
-                            clipping: bool = True) -> optax.GradientTransformationExtraArgs:
+def keyed_private_aggregate(
+    l2_norm_clip: float, noise_multiplier: float, clipping: bool = True
+) -> optax.GradientTransformationExtraArgs:
     """optax's DP aggregate fed with ``example_grads`` and noised with the step's ``key`` (``clipping=False``: the
     per-example clipping is switched off, the noise σ·C kept — no longer private; for controls)."""
-    inner = (optax.contrib.differentially_private_aggregate(l2_norm_clip, noise_multiplier, key=0) if clipping
-             else unclipped_noisy_aggregate(l2_norm_clip, noise_multiplier))
+    inner = (
+        optax.contrib.differentially_private_aggregate(l2_norm_clip, noise_multiplier, key=0)
+        if clipping
+        else unclipped_noisy_aggregate(l2_norm_clip, noise_multiplier)
+    )
 
     def update_fn(updates, state, params=None, *, example_grads=None, key=None, **extra):
         del updates, extra
@@ -126,11 +135,13 @@ def dpsgd(
     learning_rate: optax.ScalarOrSchedule,
     l2_norm_clip: Annotated[float, Arg("per-example clipping norm C", low=0.0, low_open=True)] = 1.0,
     noise_multiplier: Annotated[float, Arg("σ: noise std = σ·C", low=0.0)] = 1.0,
-    momentum: Annotated[float, Arg("momentum on the privatized gradient (0 = none)", low=0.0, high=1.0,
-                                   high_open=True)] = 0.0,
+    momentum: Annotated[
+        float, Arg("momentum on the privatized gradient (0 = none)", low=0.0, high=1.0, high_open=True)
+    ] = 0.0,
     nesterov: Annotated[bool, Arg("Nesterov momentum")] = False,
-    delta: Annotated[float, Arg("δ of the reported (ε, δ) privacy", low=0.0, low_open=True, high=1.0,
-                                static=True)] = 1e-5,
+    delta: Annotated[
+        float, Arg("δ of the reported (ε, δ) privacy", low=0.0, low_open=True, high=1.0, static=True)
+    ] = 1e-5,
     accountant: Annotated[str, Arg("privacy accountant", choices=ACCOUNTANTS)] = "rdp",
     clipping: Annotated[bool, Arg("per-example clipping (false: noise σ·C without clipping — not private)")] = True,
 ) -> optax.GradientTransformationExtraArgs:

@@ -37,8 +37,9 @@ def scale_by_exadam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> op
     """EXAdam's direction (before the learning rate)."""
 
     def init_fn(params):
-        return ScaleByExadamState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params),
-                                  optax.tree.zeros_like(params))
+        return ScaleByExadamState(
+            jnp.zeros([], jnp.int32), optax.tree.zeros_like(params), optax.tree.zeros_like(params)
+        )
 
     def update_fn(updates, state, params=None):
         del params
@@ -66,8 +67,13 @@ def scale_by_exadam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> op
     summary="EXAdam: cross-moment debiased Adam with a gradient acceleration term",
     reference="Adly. EXAdam: The Power of Adaptive Cross-Moments (2412.20302)",
 )
-def exadam(learning_rate: optax.ScalarOrSchedule, b1: Beta1 = 0.9, b2: Beta2 = 0.999, eps: Eps = 1e-8,
-           weight_decay: WeightDecay = 0.0) -> optax.GradientTransformation:
+def exadam(
+    learning_rate: optax.ScalarOrSchedule,
+    b1: Beta1 = 0.9,
+    b2: Beta2 = 0.999,
+    eps: Eps = 1e-8,
+    weight_decay: WeightDecay = 0.0,
+) -> optax.GradientTransformation:
     return optax.chain(
         scale_by_exadam(b1, b2, eps),
         optax.add_decayed_weights(weight_decay),

@@ -84,8 +84,10 @@ def alternating_gda(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTran
         del extra
         grad_fn = require(grad_fn, "grad_fn", "alternating_gda")
         if not (isinstance(params, dict) and set(params) == {"x", "y"}):
-            raise ValueError("alternating_gda needs params {'x': …, 'y': …} (the two players); "
-                             f"got keys {sorted(params) if isinstance(params, dict) else type(params).__name__}")
+            raise ValueError(
+                "alternating_gda needs params {'x': …, 'y': …} (the two players); "
+                f"got keys {sorted(params) if isinstance(params, dict) else type(params).__name__}"
+            )
         eta = learning_rate_at(learning_rate, state.count)
         dx = jax.tree.map(lambda f, z: (-eta * f).astype(z.dtype), updates["x"], params["x"])
         x_new = jax.tree.map(jnp.add, params["x"], dx)

@@ -30,8 +30,9 @@ from descentlab.params import Arg
     reference="Polyak. Some methods of speeding up the convergence of iteration methods (1964)",
     source="optax",
 )
-def momentum(learning_rate: optax.ScalarOrSchedule,
-             momentum: Annotated[float, Arg("heavy-ball momentum β", **UNIT)] = 0.9) -> optax.GradientTransformation:
+def momentum(
+    learning_rate: optax.ScalarOrSchedule, momentum: Annotated[float, Arg("heavy-ball momentum β", **UNIT)] = 0.9
+) -> optax.GradientTransformation:
     return optax.sgd(learning_rate, momentum=momentum)
 
 
@@ -42,8 +43,9 @@ def momentum(learning_rate: optax.ScalarOrSchedule,
     "Sutskever et al. (ICML 2013)",
     source="optax",
 )
-def nesterov(learning_rate: optax.ScalarOrSchedule,
-             momentum: Annotated[float, Arg("momentum β", **UNIT)] = 0.9) -> optax.GradientTransformation:
+def nesterov(
+    learning_rate: optax.ScalarOrSchedule, momentum: Annotated[float, Arg("momentum β", **UNIT)] = 0.9
+) -> optax.GradientTransformation:
     return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
 
 
@@ -83,7 +85,7 @@ for _name, _ref in {
     "prodigy": "Mishchenko & Defazio. Prodigy: An Expeditiously Adaptive Parameter-Free Learner (2306.06101)",
     "dog": "Ivgi, Hinder, Carmon. DoG is SGD's Best Friend: A Parameter-Free Dynamic Step Size Schedule (2302.12022)",
     "dowg": "Khaled, Mishchenko, Jin. DoWG Unleashed: An Efficient Universal Parameter-Free Gradient Descent "
-            "Method (2305.16284)",
+    "Method (2305.16284)",
 }.items():
     register_optax(_name, getattr(optax.contrib, _name), _ref, source="optax.contrib")
 
@@ -120,9 +122,17 @@ def sophia(
     clip_threshold: Annotated[float, Arg("elementwise update clip", low=0.0, low_open=True)] = 1.0,
     update_interval: Annotated[int, Arg("steps between Hessian estimates", low=1)] = 10,
 ) -> optax.GradientTransformationExtraArgs:
-    inner = optax.contrib.sophia(learning_rate, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, gamma=gamma,
-                                 clip_threshold=clip_threshold, update_interval=update_interval,
-                                 hessian_diagonal_fn=keyed_hutchinson())
+    inner = optax.contrib.sophia(
+        learning_rate,
+        b1=b1,
+        b2=b2,
+        eps=eps,
+        weight_decay=weight_decay,
+        gamma=gamma,
+        clip_threshold=clip_threshold,
+        update_interval=update_interval,
+        hessian_diagonal_fn=keyed_hutchinson(),
+    )
 
     def update_fn(updates, state, params=None, *, value_fn=None, key=None, **extra):
         del extra
@@ -199,17 +209,22 @@ def sgd_armijo(
     learning_rate: optax.ScalarOrSchedule,
     max_backtracking_steps: Annotated[int, Arg("most halvings per step", low=1)] = 15,
     slope_rtol: Annotated[float, Arg("Armijo constant c₁", low=0.0, high=1.0, low_open=True)] = 1e-4,
-    decrease_factor: Annotated[float, Arg("backtracking factor", low=0.0, high=1.0, low_open=True,
-                                          high_open=True)] = 0.8,
+    decrease_factor: Annotated[
+        float, Arg("backtracking factor", low=0.0, high=1.0, low_open=True, high_open=True)
+    ] = 0.8,
     increase_factor: Annotated[float, Arg("step growth between iterations", low=1.0)] = 1.5,
     max_learning_rate: Annotated[float, Arg("largest trial step", low=0.0, low_open=True)] = 1.0,
 ) -> optax.GradientTransformationExtraArgs:
     """``learning_rate`` scales the direction before the search (1 = plain Armijo SGD)."""
     return optax.chain(
         optax.sgd(learning_rate),
-        optax.scale_by_backtracking_linesearch(max_backtracking_steps, slope_rtol=slope_rtol,
-                                               decrease_factor=decrease_factor, increase_factor=increase_factor,
-                                               max_learning_rate=max_learning_rate),
+        optax.scale_by_backtracking_linesearch(
+            max_backtracking_steps,
+            slope_rtol=slope_rtol,
+            decrease_factor=decrease_factor,
+            increase_factor=increase_factor,
+            max_learning_rate=max_learning_rate,
+        ),
     )
 
 

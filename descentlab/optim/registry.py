@@ -72,18 +72,46 @@ factory ``(learning_rate, **params) -> GradientTransformation`` whose parameters
 
 # Arguments of optax factories that are not hyperparameters a spec can set.
 _NOT_SETTABLE = {
-    "mask", "mu_dtype", "accumulator_dtype", "weight_decay_mask", "trust_ratio_mask", "linesearch",
-    "key", "seed", "dtype_momentum", "base_optimizer", "adv_optimizer", "opt", "state_dtype",
-    "muon_weight_dimension_numbers", "adam_learning_rate", "consistent_rms", "weight_dimension_numbers",
+    "mask",
+    "mu_dtype",
+    "accumulator_dtype",
+    "weight_decay_mask",
+    "trust_ratio_mask",
+    "linesearch",
+    "key",
+    "seed",
+    "dtype_momentum",
+    "base_optimizer",
+    "adv_optimizer",
+    "opt",
+    "state_dtype",
+    "muon_weight_dimension_numbers",
+    "adam_learning_rate",
+    "consistent_rms",
+    "weight_dimension_numbers",
 }
 
 
 _NONNEGATIVE = {"low": 0.0}
 KNOWN_BOUNDS: dict[str, dict[str, Any]] = {
     **dict.fromkeys(("momentum", "b1", "b2", "b3", "beta3", "decay", "rho", "adam_b1", "adam_b2"), UNIT),
-    **dict.fromkeys(("eps", "eps_root", "weight_decay", "initial_accumulator_value", "initial_scale",
-                     "trust_coefficient", "min_norm", "max_learning_rate", "estim_lr0", "adam_eps_root",
-                     "adam_weight_decay", "init_estim_sq_dist"), _NONNEGATIVE),
+    **dict.fromkeys(
+        (
+            "eps",
+            "eps_root",
+            "weight_decay",
+            "initial_accumulator_value",
+            "initial_scale",
+            "trust_coefficient",
+            "min_norm",
+            "max_learning_rate",
+            "estim_lr0",
+            "adam_eps_root",
+            "adam_weight_decay",
+            "init_estim_sq_dist",
+        ),
+        _NONNEGATIVE,
+    ),
 }
 """Bounds of the float hyperparameters read from optax signatures, by their conventional names: averaging
 and momentum coefficients lie in [0, 1), step-size floors, decays and initial values are >= 0."""
@@ -101,8 +129,12 @@ def _param_from_signature(parameter: inspect.Parameter) -> Param | None:
     if "numpy.number" in text or "float" in text or isinstance(default, float):
         if default is not None and not isinstance(default, (int, float)):
             return None  # a tuple or callable default: not a scalar hyperparameter
-        return Param("float", None if default is None else float(default), required=required,
-                     **KNOWN_BOUNDS.get(parameter.name, {}))
+        return Param(
+            "float",
+            None if default is None else float(default),
+            required=required,
+            **KNOWN_BOUNDS.get(parameter.name, {}),
+        )
     if text in ("<class 'int'>", "int") or (isinstance(default, int) and not isinstance(default, bool)):
         return Param("int", default, required=required)
     if text in ("<class 'str'>", "str") or isinstance(default, str):
@@ -110,8 +142,14 @@ def _param_from_signature(parameter: inspect.Parameter) -> Param | None:
     return None
 
 
-def register_optax(name: str, factory: Callable, reference: str, extra_args: tuple[str, ...] = (),
-                   source: str = "optax", **overrides: Arg) -> OptimizerEntry:
+def register_optax(
+    name: str,
+    factory: Callable,
+    reference: str,
+    extra_args: tuple[str, ...] = (),
+    source: str = "optax",
+    **overrides: Arg,
+) -> OptimizerEntry:
     """Register an optax optimizer, inferring its hyperparameters from its signature (``overrides``: an
     :class:`Arg` for a hyperparameter the inference gets wrong; the default still comes from the signature)."""
     component = f"optimizer {name!r}"
@@ -125,8 +163,9 @@ def register_optax(name: str, factory: Callable, reference: str, extra_args: tup
     if unknown:
         raise ValueError(f"{component}: overrides {sorted(unknown)} are not in the factory's signature")
     summary = (inspect.getdoc(factory) or name).strip().splitlines()[0]
-    OPTIMIZERS.register(name, unannotated=from_optax, summary=summary, reference=reference, extra_args=extra_args,
-                        source=source)(factory)
+    OPTIMIZERS.register(
+        name, unannotated=from_optax, summary=summary, reference=reference, extra_args=extra_args, source=source
+    )(factory)
     return OPTIMIZERS.get(name)
 
 

@@ -77,30 +77,41 @@ def cosine(lr, total_steps, final_fraction: FinalFraction = 0.0):
     summary="linear warm-up from 0 to η₀, then cosine decay",
     reference="Goyal et al. Accurate, Large Minibatch SGD (1706.02677)",
 )
-def warmup_cosine(lr, total_steps, warmup_steps: Annotated[int, Arg("linear warm-up length", low=0)] = 100,
-                  final_fraction: FinalFraction = 0.0):
+def warmup_cosine(
+    lr,
+    total_steps,
+    warmup_steps: Annotated[int, Arg("linear warm-up length", low=0)] = 100,
+    final_fraction: FinalFraction = 0.0,
+):
     # optax branches on ``peak_value == 0`` in Python: build the unit-peak shape and scale it, so that
     # the learning rate may be a traced (swept) value.
-    shape = optax.warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps, max(total_steps, warmup_steps + 1),
-                                               end_value=final_fraction)
+    shape = optax.warmup_cosine_decay_schedule(
+        0.0, 1.0, warmup_steps, max(total_steps, warmup_steps + 1), end_value=final_fraction
+    )
     return lambda t: lr * shape(t)
 
 
-@register_schedule("linear_decay", summary="linear decay from η₀ to zero at the last step",
-                   reference="Defazio et al. When, Why and How Much? Adaptive Learning Rate Scheduling (2310.07831)")
+@register_schedule(
+    "linear_decay",
+    summary="linear decay from η₀ to zero at the last step",
+    reference="Defazio et al. When, Why and How Much? Adaptive Learning Rate Scheduling (2310.07831)",
+)
 def linear_decay(lr, total_steps):
     return optax.linear_schedule(lr, 0.0, max(total_steps, 1))
 
 
 @register_schedule("exponential", summary="η_t = η₀ · decay_rate^(t/T)")
-def exponential(lr, total_steps,
-                decay_rate: Annotated[float, Arg("η_T / η₀", low=0.0, low_open=True, high=1.0)] = 0.1):
+def exponential(lr, total_steps, decay_rate: Annotated[float, Arg("η_T / η₀", low=0.0, low_open=True, high=1.0)] = 0.1):
     return lambda t: lr * decay_rate ** (jnp.asarray(t, jnp.result_type(float)) / max(total_steps, 1))
 
 
 @register_schedule("step", summary="η_t = η₀ · factor^⌊t/every⌋")
-def step(lr, total_steps, every: Annotated[int, Arg("steps between drops", low=1)] = 1000,
-         factor: Annotated[float, Arg("multiplier at each drop", low=0.0, high=1.0)] = 0.1):
+def step(
+    lr,
+    total_steps,
+    every: Annotated[int, Arg("steps between drops", low=1)] = 1000,
+    factor: Annotated[float, Arg("multiplier at each drop", low=0.0, high=1.0)] = 0.1,
+):
     return lambda t: lr * factor ** jnp.floor(jnp.asarray(t, jnp.result_type(float)) / every)
 
 
@@ -109,8 +120,12 @@ def step(lr, total_steps, every: Annotated[int, Arg("steps between drops", low=1
     summary="η_t = η₀ / (1 + t/t₀)^α",
     reference="Robbins & Monro (1951); Moulines & Bach (NeurIPS 2011)",
 )
-def polynomial(lr, total_steps, power: Annotated[float, Arg("α in η₀/(1+t/t₀)^α", low=0.0)] = 1.0,
-               t0: Annotated[float, Arg("t₀ in η₀/(1+t/t₀)^α", low=0.0, low_open=True)] = 1.0):
+def polynomial(
+    lr,
+    total_steps,
+    power: Annotated[float, Arg("α in η₀/(1+t/t₀)^α", low=0.0)] = 1.0,
+    t0: Annotated[float, Arg("t₀ in η₀/(1+t/t₀)^α", low=0.0, low_open=True)] = 1.0,
+):
     return lambda t: lr / (1.0 + jnp.asarray(t, jnp.result_type(float)) / t0) ** power
 
 
@@ -135,13 +150,16 @@ def inverse_sqrt(lr, total_steps, warmup_steps: Annotated[int, Arg("linear warm-
 def one_cycle(
     lr,
     total_steps,
-    pct_start: Annotated[float, Arg("fraction of the run spent increasing", low=0.0, high=1.0, low_open=True,
-                                    high_open=True, static=True)] = 0.3,
+    pct_start: Annotated[
+        float,
+        Arg("fraction of the run spent increasing", low=0.0, high=1.0, low_open=True, high_open=True, static=True),
+    ] = 0.3,
     div_factor: Annotated[float, Arg("η₀ / initial rate", low=1.0, static=True)] = 25.0,
     final_div_factor: Annotated[float, Arg("η₀ / final rate", low=1.0, static=True)] = 1e4,
 ):
-    return optax.cosine_onecycle_schedule(max(total_steps, 2), lr, pct_start=pct_start, div_factor=div_factor,
-                                          final_div_factor=final_div_factor)
+    return optax.cosine_onecycle_schedule(
+        max(total_steps, 2), lr, pct_start=pct_start, div_factor=div_factor, final_div_factor=final_div_factor
+    )
 
 
 @register_schedule(
@@ -149,9 +167,12 @@ def one_cycle(
     summary="triangular cyclical rate between min_fraction·η₀ and η₀ (starts at the minimum)",
     reference="Smith. Cyclical Learning Rates for Training Neural Networks (1506.01186)",
 )
-def triangular(lr, total_steps,
-               half_cycle: Annotated[int, Arg("s: steps from the lowest to the highest rate", low=1)] = 500,
-               min_fraction: Annotated[float, Arg("lowest rate / η₀", low=0.0, high=1.0)] = 0.1):
+def triangular(
+    lr,
+    total_steps,
+    half_cycle: Annotated[int, Arg("s: steps from the lowest to the highest rate", low=1)] = 500,
+    min_fraction: Annotated[float, Arg("lowest rate / η₀", low=0.0, high=1.0)] = 0.1,
+):
     def schedule(t):
         t = jnp.asarray(t, jnp.result_type(float))
         cycle = jnp.floor(1.0 + t / (2.0 * half_cycle))
@@ -175,8 +196,9 @@ def wsd(
     lr,
     total_steps,
     warmup_steps: Annotated[int, Arg("linear warm-up length", low=0)] = 0,
-    decay_fraction: Annotated[float, Arg("f: fraction of the run spent cooling down", low=0.0, high=1.0,
-                                         static=True)] = 0.2,
+    decay_fraction: Annotated[
+        float, Arg("f: fraction of the run spent cooling down", low=0.0, high=1.0, static=True)
+    ] = 0.2,
     cooldown: Annotated[Cooldown, Arg("cooldown shape c(s)")] = "linear",
     final_fraction: FinalFraction = 0.0,
 ):

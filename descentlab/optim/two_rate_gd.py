@@ -62,9 +62,10 @@ def scale_by_layer(scales: Mapping[str, Any], default: Any = 1.0) -> optax.Gradi
     reference="Sohl-Dickstein. The boundary of neural network trainability is fractal (2402.06184)",
 )
 def layerwise_gd(
-    learning_rate: Annotated[optax.ScalarOrSchedule, Arg("base rate η₀ multiplying every layer's rate (the "
-                                                         "schedule's peak)", kind="float", low=0.0,
-                                                         low_open=True)] = 1.0,
+    learning_rate: Annotated[
+        optax.ScalarOrSchedule,
+        Arg("base rate η₀ multiplying every layer's rate (the schedule's peak)", kind="float", low=0.0, low_open=True),
+    ] = 1.0,
     *,
     eta_hidden: Annotated[float, Arg("rate of the hidden layers", low=0.0)],
     eta_output: Annotated[float, Arg("rate of the output layer(s)", low=0.0)],

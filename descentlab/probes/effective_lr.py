@@ -44,7 +44,10 @@ def _effective_lr(ctx: ProbeContext) -> dict[str, jax.Array]:
     return {"effective_lr": scheduled * jax.lax.rsqrt(accumulators[0])}
 
 
-@register_probe("effective_lr", summary="the step size applied now: η_t, or η_t/b_t for AdaGrad-Norm",
-                reference="Collins-Woodfin et al. The High Line (2405.19585)")
+@register_probe(
+    "effective_lr",
+    summary="the step size applied now: η_t, or η_t/b_t for AdaGrad-Norm",
+    reference="Collins-Woodfin et al. The High Line (2405.19585)",
+)
 def effective_lr_probe():
     return FunctionProbe(_effective_lr, uses_eval_batch=False)

@@ -40,8 +40,12 @@ class LazyTraining(Probe):
     def measure(self, ctx: ProbeContext, state: Any) -> tuple[dict[str, jax.Array], Any]:
         omega, basis, residual0 = state
         out = {}
-        for name, now, start in zip(leaf_names(ctx.params), jax.tree_util.tree_leaves(ctx.params),
-                                    jax.tree_util.tree_leaves(ctx.params0), strict=True):
+        for name, now, start in zip(
+            leaf_names(ctx.params),
+            jax.tree_util.tree_leaves(ctx.params),
+            jax.tree_util.tree_leaves(ctx.params0),
+            strict=True,
+        ):
             out[f"weight_change.{name}"] = jnp.linalg.norm((now - start).ravel()) / jnp.linalg.norm(start.ravel())
         diff = jax.tree_util.tree_map(jnp.subtract, ctx.params, ctx.params0)
         out["weight_change"] = optax.tree.norm(diff) / optax.tree.norm(ctx.params0)

@@ -97,7 +97,10 @@ def distance_probe():
     return FunctionProbe(_distance)
 
 
-@register_probe("accuracy", needs=(Predicts,),
-                summary="accuracy on the evaluation batch (and test set) for labelled network problems")
+@register_probe(
+    "accuracy",
+    needs=(Predicts,),
+    summary="accuracy on the evaluation batch (and test set) for labelled network problems",
+)
 def accuracy_probe():
     return FunctionProbe(_accuracy)

@@ -175,8 +175,9 @@ def preconditioned_sharpness_probe(
     k: TopK = 1,
     iterations: Iterations = 20,
     batch_size: EvalBatchSize = 0,
-    b2: Annotated[float, Arg("Adam's β₂ (unless the optimizer state injects b2)", low=0.0, high=1.0, high_open=True,
-                             static=True)] = 0.999,
+    b2: Annotated[
+        float, Arg("Adam's β₂ (unless the optimizer state injects b2)", low=0.0, high=1.0, high_open=True, static=True)
+    ] = 0.999,
     eps: Annotated[float, Arg("Adam's ε (unless the optimizer state injects eps)", low=0.0, static=True)] = 1e-8,
 ) -> Probe:
     return PreconditionedSharpness(k, iterations, batch_size, b2, eps)

@@ -62,8 +62,12 @@ def dense_stack_ntk(forward: Forward, shift_widths: Sequence[int], n: int, dtype
     return kernel
 
 
-def dense_stack_gradient_moments(total_loss: Callable[[Sequence[jax.Array]], tuple[jax.Array, Sequence[DenseInput]]],
-                                 shift_widths: Sequence[int], n: int, dtype) -> tuple[jax.Array, jax.Array]:
+def dense_stack_gradient_moments(
+    total_loss: Callable[[Sequence[jax.Array]], tuple[jax.Array, Sequence[DenseInput]]],
+    shift_widths: Sequence[int],
+    n: int,
+    dtype,
+) -> tuple[jax.Array, jax.Array]:
     r"""Per-parameter mean and centred sum of squares of the n per-example gradients, from one backward pass.
 
     With :math:`\delta_i=\partial\ell_i/\partial z_\ell(x_i)` (the gradient of the summed loss with respect
@@ -102,8 +106,9 @@ class DenseStack:
 
     dense_widths: Sequence[int]
 
-    def _forward(self, params, x: jax.Array, shifts: Sequence[jax.Array] | None = None
-                 ) -> tuple[jax.Array, list[DenseInput]]:  # pragma: no cover - implemented by the problem
+    def _forward(
+        self, params, x: jax.Array, shifts: Sequence[jax.Array] | None = None
+    ) -> tuple[jax.Array, list[DenseInput]]:  # pragma: no cover - implemented by the problem
         raise NotImplementedError
 
     def summed_loss(self, outputs: jax.Array, batch: dict) -> jax.Array:  # pragma: no cover - idem
@@ -116,6 +121,7 @@ class DenseStack:
 
     def example_gradient_moments(self, params, batch: dict) -> tuple[jax.Array, jax.Array]:
         """Per-parameter mean and centred sum of squares of the batch's per-example gradients (one backward pass)."""
+
         def total(shifts):
             outputs, inputs = self._forward(params, batch["x"], shifts)
             return self.summed_loss(outputs, batch), inputs

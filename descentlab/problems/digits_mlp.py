@@ -89,8 +89,9 @@ class DigitsMLP(DenseStack, DigitsClassification, Problem):
         """Outputs (…, 10) for inputs ``x`` of shape (…, 64) (the batch key is ``"x"``)."""
         return self._forward(params, x)[0]
 
-    def _forward(self, params: dict[str, jax.Array], x: jax.Array,
-                 shifts: Sequence[jax.Array] | None = None) -> tuple[jax.Array, list[DenseInput]]:
+    def _forward(
+        self, params: dict[str, jax.Array], x: jax.Array, shifts: Sequence[jax.Array] | None = None
+    ) -> tuple[jax.Array, list[DenseInput]]:
         """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for
         :class:`DenseStack`'s ``ntk`` and ``example_gradient_moments``)."""
         phi = activation(self.activation)

@@ -14,6 +14,15 @@ the stationary error :math:`E[F-F^\star]` at epoch ends scales as γ (sampling w
 γ² (one fixed permutation: single shuffle or incremental) and γ³ (random reshuffling)
 (Safran & Shamir, *How Good is SGD with Random Shuffling?*, COLT 2020; Mishchenko, Khaled,
 Richtárik, *Random Reshuffling: Simple Analysis with Vast Improvements*, 2006.05988).
+
+Heterogeneous Hessians (``hessian_spread`` h > 0; h = 0, the default, is the problem above, bit for bit):
+component i has :math:`A_i=A\,\mathrm{diag}(1+h\,r_i)`, :math:`r_{ij}=\operatorname{sign}(b_{ij}-m_j)` with
+:math:`m_j` the median of the centres' j-th coordinates, so in each coordinate the components on one side
+of the median are stiffer (:math:`1+h`) than those on the other (:math:`1-h`), half of each for even n. The
+mean Hessian is still A (so F − F*, L and μ are unchanged), :math:`x^\star=\bar b+h\,\overline{r\odot b}`,
+and the curvature correlates with the gradient at the optimum :math:`\nabla f_i(x^\star)=A_i(x^\star-b_i)`:
+the epoch's mean drift :math:`-\frac{\gamma^2}2\sum_iA_i\nabla f_i(x^\star)` no longer vanishes, which gives
+random reshuffling the :math:`1/(nK)^2` term of its rate (Safran & Shamir 2020; :mod:`descentlab.theory.shuffling`).
 """
 
 from __future__ import annotations
@@ -33,6 +42,11 @@ from descentlab.problems.registry import register_problem
 @functools.lru_cache(maxsize=16)
 def _centres(n: int, dim: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, dim))
+
+
+@functools.lru_cache(maxsize=16)
+def _median(n: int, dim: int, seed: int) -> np.ndarray:
+    return np.median(_centres(n, dim, seed), axis=0)
 
 
 @register_problem("finite_sum_quadratic")
@@ -57,6 +71,13 @@ class FiniteSumQuadratic(Problem):
     mu: float = hyper(0.5, "smallest eigenvalue of A (the largest is 1)", low=0.0, low_open=True, high=1.0)
     spread: float = hyper(1.0, "b_i ~ N(0, spread² I)", low=0.0)
     init_distance: float = hyper(1.0, "x₀ = x* + init_distance · u, u a fixed unit vector", low=0.0)
+    hessian_spread: float = hyper(
+        0.0,
+        "component Hessians A(1 ± h): 1 + h above the centres' median, 1 − h below",
+        low=0.0,
+        high=1.0,
+        high_open=True,
+    )
 
     @property
     def eigenvalues(self) -> jax.Array:
@@ -65,9 +86,23 @@ class FiniteSumQuadratic(Problem):
     def dataset(self) -> dict:
         return {"b": self.spread * jnp.asarray(_centres(self.n, self.dim, self.data_seed), jnp.result_type(float))}
 
+    def sides(self, b: jax.Array) -> jax.Array:
+        """r = sign(b − median of the centres), per coordinate: +1 above the median, −1 below (0 at it)."""
+        return jnp.sign(b - self.spread * jnp.asarray(_median(self.n, self.dim, self.data_seed), b.dtype))
+
+    def curvature(self, b: jax.Array) -> jax.Array:
+        """The diagonal of the Hessian of the component(s) centred at ``b``: λ ⊙ (1 + h r)."""
+        return self.eigenvalues * (1.0 + self.hessian_spread * self.sides(b))
+
+    def _heterogeneity(self, b: jax.Array, squares: jax.Array) -> jax.Array:
+        """½ h Σ_j λ_j r_j squares_j (last axis): what A_i adds to ½ Σ λ squares. Added to the shared-Hessian
+        value rather than folded into it, so that h = 0 leaves that value and its gradient bit for bit."""
+        return 0.5 * self.hessian_spread * jnp.sum(self.eigenvalues * self.sides(b) * squares, axis=-1)
+
     @property
     def x_star(self) -> jax.Array:
-        return jnp.mean(self.dataset()["b"], axis=0)
+        b = self.dataset()["b"]
+        return jnp.mean(b, axis=0) + self.hessian_spread * jnp.mean(self.sides(b) * b, axis=0)
 
     def init(self, key: jax.Array) -> jax.Array:
         direction = jnp.ones(self.dim, jnp.result_type(float)) / np.sqrt(self.dim)
@@ -75,20 +110,23 @@ class FiniteSumQuadratic(Problem):
 
     def example_loss(self, params: jax.Array, example: dict) -> jax.Array:
         diff = params - example["b"]
-        return 0.5 * jnp.sum(self.eigenvalues * diff**2)
+        return 0.5 * jnp.sum(self.eigenvalues * diff**2) + self._heterogeneity(example["b"], diff**2)
 
     def suboptimality(self, params: jax.Array) -> jax.Array:
         diff = params - self.x_star
         return 0.5 * jnp.sum(self.eigenvalues * diff**2)
 
     def metrics(self, params: jax.Array) -> dict[str, jax.Array]:
-        return {"suboptimality": self.suboptimality(params),
-                "distance_to_optimum": jnp.sqrt(jnp.sum((params - self.x_star) ** 2))}
+        return {
+            "suboptimality": self.suboptimality(params),
+            "distance_to_optimum": jnp.sqrt(jnp.sum((params - self.x_star) ** 2)),
+        }
 
     @property
     def f_star(self) -> jax.Array:
-        diff = self.dataset()["b"] - self.x_star
-        return 0.5 * jnp.mean(jnp.sum(self.eigenvalues * diff**2, axis=1))
+        b = self.dataset()["b"]
+        diff = b - self.x_star
+        return 0.5 * jnp.mean(jnp.sum(self.eigenvalues * diff**2, axis=1)) + jnp.mean(self._heterogeneity(b, diff**2))
 
     @property
     def smoothness(self) -> jax.Array:

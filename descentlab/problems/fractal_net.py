@@ -78,8 +78,10 @@ class FractalNet(Problem):
     def data_elements(cls, values) -> dict[tuple[str, ...], int]:
         """The inputs (N, d), N = ``n_points`` or the parameter count n·d + n."""
         n_data = values["n_points"] or values["width"] * values["input_dim"] + values["width"]
-        return {("n_points", "input_dim"): n_data * values["input_dim"], ("width", "input_dim"):
-                values["width"] * values["input_dim"]}
+        return {
+            ("n_points", "input_dim"): n_data * values["input_dim"],
+            ("width", "input_dim"): values["width"] * values["input_dim"],
+        }
 
     width: int = static(16, "hidden units n", low=1, high=65_536)
     input_dim: int = static(16, "input dimension d", low=1, high=65_536)
@@ -87,8 +89,11 @@ class FractalNet(Problem):
     activation: str = static("tanh", "hidden activation φ", choices=ACTIVATIONS)
     data_seed: int = static(0, "seed of the random inputs and targets", low=0)
     init_scale: float = hyper(1.0, "weights ~ N(0, s²)", low=0.0)
-    train_hidden: bool = static(True, "train the hidden layer (False: it stays at its initialisation — random "
-                                "features, a convex quadratic in the output weights)")
+    train_hidden: bool = static(
+        True,
+        "train the hidden layer (False: it stays at its initialisation — random "
+        "features, a convex quadratic in the output weights)",
+    )
 
     @property
     def n_params(self) -> int:

@@ -50,8 +50,7 @@ TEACHERS = ("flat", "power_law", "random")
 
 def parse_spectrum_values(text: str, dim: int) -> tuple[float, ...]:
     """The ``custom`` spectrum's values: m comma-separated finite numbers in [0, FLOAT_LIMIT], m dividing ``dim``."""
-    allowed = (f"comma-separated eigenvalues in [0, {FLOAT_LIMIT:g}], not all zero, their count dividing "
-               f"dim = {dim}")
+    allowed = f"comma-separated eigenvalues in [0, {FLOAT_LIMIT:g}], not all zero, their count dividing dim = {dim}"
     try:
         values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
@@ -145,8 +144,9 @@ class LeastSquares(Problem):
     teacher_seed: int = static(0, "random teacher: its seed", low=0)
     noise: float = hyper(0.0, "label noise σ", low=0.0)
     init_scale: float = hyper(0.0, "θ₀ ~ init_scale · N(0, I/d)", low=0.0)
-    scale: float = hyper(1.0, "K = scale · K₀: multiplies the covariance (θ* fixed: signal variance = scale)",
-                         low=0.0, low_open=True)
+    scale: float = hyper(
+        1.0, "K = scale · K₀: multiplies the covariance (θ* fixed: signal variance = scale)", low=0.0, low_open=True
+    )
     spectrum_values: str = static("", "custom spectrum: comma-separated eigenvalues, their count dividing dim")
     n_samples: int = static(0, "0: a stream; n > 0: a fixed training set of n points", low=0, high=10_000_000)
     data_seed: int = static(0, "finite sample: the seed of its Gaussian draws", low=0)

@@ -71,8 +71,9 @@ class MatrixFactorization(Problem):
     cols: int = static(20, "n: columns of the matrix", low=1, high=100_000)
     rank: int = static(5, "k: columns of the factors U, V", low=1, high=100_000)
     target_rank: int = static(3, "r*: rank of the target (≤ min(m, n))", low=1)
-    observed_fraction: float = static(1.0, "fraction of entries observed (1 = full factorization)", low=0.0,
-                                      high=1.0, low_open=True)
+    observed_fraction: float = static(
+        1.0, "fraction of entries observed (1 = full factorization)", low=0.0, high=1.0, low_open=True
+    )
     teacher_seed: int = static(0, "seed of the target, the noise and the observed set", low=0)
     alpha: float = hyper(0.0, "target singular values s_i ∝ i^-α", low=0.0)
     noise: float = hyper(0.0, "entry noise σ", low=0.0)

@@ -80,8 +80,9 @@ class MatrixSensing(Problem):
 
     @property
     def target(self) -> jax.Array:
-        u_star = jnp.asarray(_sensing_data(self.dim, self.target_rank, self.n_measurements, self.teacher_seed)[0],
-                             jnp.result_type(float))
+        u_star = jnp.asarray(
+            _sensing_data(self.dim, self.target_rank, self.n_measurements, self.teacher_seed)[0], jnp.result_type(float)
+        )
         return u_star @ u_star.T
 
     def dataset(self) -> dict[str, jax.Array]:

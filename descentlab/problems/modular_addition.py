@@ -85,19 +85,26 @@ class ModularAddition(Problem):
     heads: int = static(4, "transformer: attention heads (must divide embed_dim)", low=1)
     activation: str = static("relu", "MLP activation", choices=ACTIVATIONS)
     loss_type: str = static("cross_entropy", "cross_entropy or mse on one-hot labels", choices=LOSSES)
-    train_fraction: float = static(0.3, "fraction of the p² pairs in the training set", low=0.0, high=1.0,
-                                   low_open=True)
+    train_fraction: float = static(
+        0.3, "fraction of the p² pairs in the training set", low=0.0, high=1.0, low_open=True
+    )
     split_seed: int = static(0, "seed of the train/test split", low=0)
     init_scale: float = hyper(1.0, "embeddings ~ N(0, s²), weights ~ N(0, s²/fan_in)", low=0.0)
 
-    arrays: ClassVar[tuple] = (("modulus", "modulus", 3), ("modulus", "embed_dim"), ("embed_dim", "width", 2),
-                               ("width", "modulus"), ("embed_dim", "embed_dim", 4))
+    arrays: ClassVar[tuple] = (
+        ("modulus", "modulus", 3),
+        ("modulus", "embed_dim"),
+        ("embed_dim", "width", 2),
+        ("width", "modulus"),
+        ("embed_dim", "embed_dim", 4),
+    )
 
     @classmethod
     def check(cls, values) -> None:
         if values["model"] == "transformer" and values["embed_dim"] % values["heads"]:
-            raise SpecError("problem.heads", values["heads"], f"a divisor of embed_dim = {values['embed_dim']} "
-                            "(transformer)")
+            raise SpecError(
+                "problem.heads", values["heads"], f"a divisor of embed_dim = {values['embed_dim']} (transformer)"
+            )
 
     # ---- data ----------------------------------------------------------------------------------
     def _arrays(self, part: str) -> dict[str, jax.Array]:
@@ -118,8 +125,17 @@ class ModularAddition(Problem):
         if self.model == "mlp":
             shapes = {"embed": (p, d), "w1": (2 * d, w), "w2": (w, p)}
         else:
-            shapes = {"embed": (p + 1, d), "pos": (3, d), "wq": (d, d), "wk": (d, d), "wv": (d, d), "wo": (d, d),
-                      "w_in": (d, w), "w_out": (w, d), "unembed": (d, p)}
+            shapes = {
+                "embed": (p + 1, d),
+                "pos": (3, d),
+                "wq": (d, d),
+                "wk": (d, d),
+                "wv": (d, d),
+                "wo": (d, d),
+                "w_in": (d, w),
+                "w_out": (w, d),
+                "unembed": (d, p),
+            }
         keys = jax.random.split(key, len(shapes))
         params = {}
         for k, (name, shape) in zip(keys, shapes.items(), strict=True):

@@ -91,8 +91,11 @@ class NTKNetwork(DenseStack, Problem):
     def data_elements(cls, values) -> dict[tuple[str, ...], int]:
         """Train and test inputs, the first layer (d, n) and, at depth 3, the hidden layer (n, n)."""
         width, dim = values["width"], values["dim"]
-        return {("n_train", "n_test", "dim"): (values["n_train"] + values["n_test"]) * dim,
-                ("dim", "width"): dim * width, ("width", "depth"): width * width * (values["depth"] - 2)}
+        return {
+            ("n_train", "n_test", "dim"): (values["n_train"] + values["n_test"]) * dim,
+            ("dim", "width"): dim * width,
+            ("width", "depth"): width * width * (values["depth"] - 2),
+        }
 
     width: int = static(256, "hidden units per layer n", low=1, high=1_000_000)
     depth: int = static(2, "weight layers L (2: one hidden layer, 3: two hidden layers)", low=2, high=3)
@@ -111,15 +114,18 @@ class NTKNetwork(DenseStack, Problem):
         dtype = jnp.result_type(float)
         sizes = self._sizes()
         keys = jax.random.split(key, len(sizes) - 1)
-        return {f"w{i}": jax.random.normal(k, (a, b), dtype)
-                for i, (k, a, b) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True), start=1)}
+        return {
+            f"w{i}": jax.random.normal(k, (a, b), dtype)
+            for i, (k, a, b) in enumerate(zip(keys, sizes[:-1], sizes[1:], strict=True), start=1)
+        }
 
     def predict(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
         """Outputs (…,) for inputs of shape (…, d)."""
         return self._forward(params, x)[0]
 
-    def _forward(self, params: dict[str, jax.Array], x: jax.Array,
-                 shifts: Sequence[jax.Array] | None = None) -> tuple[jax.Array, list[DenseInput]]:
+    def _forward(
+        self, params: dict[str, jax.Array], x: jax.Array, shifts: Sequence[jax.Array] | None = None
+    ) -> tuple[jax.Array, list[DenseInput]]:
         """Outputs and each layer's input; ``shifts[ℓ]`` is added to layer ℓ's pre-activation (for
         :class:`DenseStack`'s ``ntk`` and ``example_gradient_moments``)."""
         phi = ACTIVATIONS[self.activation]

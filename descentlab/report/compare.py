@@ -30,15 +30,19 @@ PREFERRED = ("population_risk", "test_loss", "loss", "train_loss", "excess_risk"
 
 def common_metric(curves_a: pd.DataFrame, curves_b: pd.DataFrame) -> str:
     """The metric both experiments recorded: a loss-like one first, else the first in sorted order."""
-    shared = sorted(set(curves_a["metric"].unique()) & set(curves_b["metric"].unique())) \
-        if len(curves_a) and len(curves_b) else []
+    shared = (
+        sorted(set(curves_a["metric"].unique()) & set(curves_b["metric"].unique()))
+        if len(curves_a) and len(curves_b)
+        else []
+    )
     if not shared:
         raise SpecError("--metric", None, "the two experiments record no metric in common")
     return next((m for m in PREFERRED if m in shared), shared[0])
 
 
-def group_bands(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str],
-                metric: str) -> list[tuple[tuple, pd.DataFrame]]:
+def group_bands(
+    runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str], metric: str
+) -> list[tuple[tuple, pd.DataFrame]]:
     """(key, seed band of ``metric``) per group of ``runs`` over ``keys`` that has a non-diverged run,
     from one aggregation."""
     codes = F.group_codes(runs, keys)
@@ -48,8 +52,14 @@ def group_bands(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str],
     return [(key_of[code], band) for code, band in table.groupby("group", sort=True)]
 
 
-def compare_figure(store: Store, experiment_a: str, experiment_b: str, metric: str | None = None,
-                   logx: bool = True, logy: bool | None = None):
+def compare_figure(
+    store: Store,
+    experiment_a: str,
+    experiment_b: str,
+    metric: str | None = None,
+    logx: bool = True,
+    logy: bool | None = None,
+):
     """A matplotlib Figure with both experiments' seed-mean curves of ``metric``.
 
     ``experiment_a`` / ``experiment_b``: a hash, a hash prefix or an experiment name (see
@@ -70,13 +80,14 @@ def compare_figure(store: Store, experiment_a: str, experiment_b: str, metric: s
     keys = [a for a in axes if all(a in runs for runs, _, _ in data)]
     labels: dict[tuple, str] = {}
     for runs, _, _ in data:
-        for key, _members in (runs.groupby(keys, dropna=False, sort=True) if keys else [((), runs)]):
+        for key, _members in runs.groupby(keys, dropna=False, sort=True) if keys else [((), runs)]:
             key = key if isinstance(key, tuple) else (key,)
             labels.setdefault(key, F._group_label(keys, key) if keys else "")
     ordered = sorted(labels, key=lambda k: tuple((str(type(v)), v) for v in k))
     cmap = plt.get_cmap("viridis" if len(ordered) > 10 else "tab10")
-    colors = {k: cmap(i / max(len(ordered) - 1, 1) * 0.85 if len(ordered) > 10 else i % 10)
-              for i, k in enumerate(ordered)}
+    colors = {
+        k: cmap(i / max(len(ordered) - 1, 1) * 0.85 if len(ordered) > 10 else i % 10) for i, k in enumerate(ordered)
+    }
     values = pd.concat([c.loc[c["metric"] == metric, "value"] for _, c, _ in data])
     if logy is None:
         logy = bool((values > 0).all())
@@ -89,8 +100,14 @@ def compare_figure(store: Store, experiment_a: str, experiment_b: str, metric: s
                     band = band[band["step"] > 0]
                 if band.empty:
                     continue
-                ax.plot(band["step"], band["mean"], color=colors[key], linestyle=style, linewidth=1.5,
-                        gid=f"{ref}:{labels[key]}")
+                ax.plot(
+                    band["step"],
+                    band["mean"],
+                    color=colors[key],
+                    linestyle=style,
+                    linewidth=1.5,
+                    gid=f"{ref}:{labels[key]}",
+                )
                 if band["n"].max() > 1:
                     ax.fill_between(band["step"], band["lo"], band["hi"], color=colors[key], alpha=0.15, linewidth=0)
             suffix = f" · {n_div} diverged" if n_div else ""
@@ -104,15 +121,23 @@ def compare_figure(store: Store, experiment_a: str, experiment_b: str, metric: s
             ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel(metric.replace("_", " "))
-        ax.set_title(f"{data[0][2]['name']} vs {data[1][2]['name']}: {metric.replace('_', ' ')} "
-                     "(seed mean, 10–90 % band)", fontsize=10)
+        ax.set_title(
+            f"{data[0][2]['name']} vs {data[1][2]['name']}: {metric.replace('_', ' ')} (seed mean, 10–90 % band)",
+            fontsize=10,
+        )
         ax.legend(loc="best")
         fig.tight_layout()
         return fig
 
 
-def write_compare(store: Store, experiment_a: str, experiment_b: str, metric: str | None = None,
-                  out: str | Path | None = None, formats: tuple[str, ...] = ("png", "svg", "pdf")) -> dict[str, Any]:
+def write_compare(
+    store: Store,
+    experiment_a: str,
+    experiment_b: str,
+    metric: str | None = None,
+    out: str | Path | None = None,
+    formats: tuple[str, ...] = ("png", "svg", "pdf"),
+) -> dict[str, Any]:
     """Save :func:`compare_figure` as ``<out>.<fmt>`` (default ``<store>/compare/<a>_vs_<b>``); {fmt: path}."""
     a, b = store.resolve(experiment_a), store.resolve(experiment_b)
     fig = compare_figure(store, a, b, metric)

@@ -76,8 +76,9 @@ def _run_index(frame: pd.DataFrame, by_experiment: bool) -> pd.Index:
     return pd.Index(frame["run"].to_numpy())
 
 
-def aggregate_bands(runs: pd.DataFrame, groups: np.ndarray, curves: pd.DataFrame,
-                    metrics: Sequence[str] | None = None) -> pd.DataFrame:
+def aggregate_bands(
+    runs: pd.DataFrame, groups: np.ndarray, curves: pd.DataFrame, metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Seed statistics of ``curves`` per (group, metric, step), in one groupby on integer codes.
 
     ``groups[i]`` is the group of ``runs``' i-th row (negative: left out). Columns: ``BAND_COLUMNS`` —
@@ -96,12 +97,27 @@ def aggregate_bands(runs: pd.DataFrame, groups: np.ndarray, curves: pd.DataFrame
     keep = position >= 0
     value = curves["value"].to_numpy(float)[keep]
     metric, names = pd.factorize(curves["metric"].to_numpy()[keep])
-    frame = pd.DataFrame({"group": groups[member][unique][position[keep]], "metric": metric,
-                          "step": curves["step"].to_numpy()[keep], "value": value, "finite": np.isfinite(value)})
+    frame = pd.DataFrame(
+        {
+            "group": groups[member][unique][position[keep]],
+            "metric": metric,
+            "step": curves["step"].to_numpy()[keep],
+            "value": value,
+            "finite": np.isfinite(value),
+        }
+    )
     grouped = frame.groupby(["group", "metric", "step"], sort=True)
     values = grouped["value"]
-    table = pd.DataFrame({"mean": values.mean(), "lo": values.quantile(BAND[0]), "hi": values.quantile(BAND[1]),
-                          "n": grouped["finite"].sum(), "min": values.min(), "max": values.max()}).reset_index()
+    table = pd.DataFrame(
+        {
+            "mean": values.mean(),
+            "lo": values.quantile(BAND[0]),
+            "hi": values.quantile(BAND[1]),
+            "n": grouped["finite"].sum(),
+            "min": values.min(),
+            "max": values.max(),
+        }
+    ).reset_index()
     table["metric"] = np.asarray(names, dtype=object)[table["metric"].to_numpy()]
     return table[BAND_COLUMNS]
 
@@ -216,8 +232,9 @@ def seed_bands(runs: pd.DataFrame, curves: CurveSource, metrics: Sequence[str] |
     codes = group_codes(runs, axes)
     groups = _group_table(runs, codes)
     layouts = [_layout(groups, axes, facets) for facets in (LINE_FACETS, PROBE_FACETS)]
-    drawn = np.concatenate([layout.panel(groups, value).index.to_numpy()
-                            for layout in layouts for value in layout.facet_values])
+    drawn = np.concatenate(
+        [layout.panel(groups, value).index.to_numpy() for layout in layouts for value in layout.facet_values]
+    )
     wanted = np.isin(codes, drawn) & (runs["status"] == "ok").to_numpy()
     member = np.where(wanted, codes, -1)
     if callable(curves):
@@ -265,8 +282,11 @@ def _color_scale(groups: pd.DataFrame, color_col: str | None):
         return colors, None
     finite = [float(v) for v in values]
     norm = (matplotlib.colors.LogNorm if min(finite) > 0 else matplotlib.colors.Normalize)(min(finite), max(finite))
-    cmap = matplotlib.colors.LinearSegmentedColormap.from_list(
-        "house", [colors[v] for v in values]) if len(values) > 1 else plt.get_cmap("viridis")
+    cmap = (
+        matplotlib.colors.LinearSegmentedColormap.from_list("house", [colors[v] for v in values])
+        if len(values) > 1
+        else plt.get_cmap("viridis")
+    )
     return colors, matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
 
 
@@ -279,8 +299,18 @@ def _theory_line(theory: pd.DataFrame, values: dict) -> pd.DataFrame:
     return match
 
 
-def _draw_groups(ax, bands: Bands, panel: pd.DataFrame, metric: str, layout: Layout, colors: dict, logx: bool,
-                 labelled: bool, theory: pd.DataFrame | None = None, facet_value=None) -> None:
+def _draw_groups(
+    ax,
+    bands: Bands,
+    panel: pd.DataFrame,
+    metric: str,
+    layout: Layout,
+    colors: dict,
+    logx: bool,
+    labelled: bool,
+    theory: pd.DataFrame | None = None,
+    facet_value=None,
+) -> None:
     """Seed mean + band of ``metric`` for every group of ``panel`` (rows of ``bands.groups``), and its theory."""
     keys = layout.keys
     facet = {layout.facet: facet_value} if layout.facet is not None else {}
@@ -364,8 +394,18 @@ def learning_curves(
         fig, axs = plt.subplots(1, n, figsize=(4.6 * n + 0.6, 3.8), squeeze=False, sharey=True)
         colors, mappable = _color_scale(bands.groups, color_col)
         for i, (ax, fval) in enumerate(zip(axs[0], layout.facet_values, strict=True)):
-            _draw_groups(ax, bands, layout.panel(bands.groups, fval), metric, layout, colors, logx,
-                         labelled=(i == 0 and mappable is None), theory=theory, facet_value=fval)
+            _draw_groups(
+                ax,
+                bands,
+                layout.panel(bands.groups, fval),
+                metric,
+                layout,
+                colors,
+                logx,
+                labelled=(i == 0 and mappable is None),
+                theory=theory,
+                facet_value=fval,
+            )
             if theory is not None and i == 0:
                 ax.plot([], [], **THEORY_STYLE, label=theory_label)
             if logx:
@@ -373,8 +413,9 @@ def learning_curves(
             if logy:
                 ax.set_yscale("log")
             ax.set_xlabel("step")
-            ax.set_title(_facet_title(bands.groups, layout, fval, title) + _drawn_note(bands.groups, layout, fval),
-                         fontsize=10)
+            ax.set_title(
+                _facet_title(bands.groups, layout, fval, title) + _drawn_note(bands.groups, layout, fval), fontsize=10
+            )
             if i == 0:
                 _finish_legend(fig, ax, None, color_col)
         if mappable is not None:
@@ -390,8 +431,9 @@ def learning_curves(
 def _final_stats(runs: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
     """Mean and ``BAND`` quantiles of ``column`` per combination of ``keys`` (NaN skipped), in one groupby."""
     values = runs.groupby(keys, dropna=False, sort=True)[column]
-    return pd.DataFrame({"mean": values.mean(), "lo": values.quantile(BAND[0]),
-                         "hi": values.quantile(BAND[1])}).reset_index()
+    return pd.DataFrame(
+        {"mean": values.mean(), "lo": values.quantile(BAND[0]), "hi": values.quantile(BAND[1])}
+    ).reset_index()
 
 
 def final_vs_axis(runs: pd.DataFrame, metric: str, axis: str | None = None, title: str = ""):
@@ -417,13 +459,23 @@ def final_vs_axis(runs: pd.DataFrame, metric: str, axis: str | None = None, titl
         colors = _colors(other_values, bool(others) and _is_numeric(runs[others[0]]))
         for key, line in lines:
             color = colors.get(key[0] if others else None, "C0")
-            ax.plot(line[axis], line["mean"], marker="o" if len(line) <= 50 else None, color=color,
-                    label=_group_label(others, key))
+            ax.plot(
+                line[axis],
+                line["mean"],
+                marker="o" if len(line) <= 50 else None,
+                color=color,
+                label=_group_label(others, key),
+            )
             ax.fill_between(line[axis], line["lo"], line["hi"], color=color, alpha=0.2, linewidth=0)
             gone = line[line["mean"].isna()]
             if len(gone):
-                ax.plot(gone[axis], np.full(len(gone), np.nanmax(line["hi"]) if line["hi"].notna().any() else 1.0),
-                        "x", color=color, markersize=8)
+                ax.plot(
+                    gone[axis],
+                    np.full(len(gone), np.nanmax(line["hi"]) if line["hi"].notna().any() else 1.0),
+                    "x",
+                    color=color,
+                    markersize=8,
+                )
         ax.set_xlabel(axis_label(axis))
         ax.set_ylabel(f"final {metric.replace('_', ' ')}")
         if runs[axis].min() > 0:
@@ -466,8 +518,10 @@ def _heatmap_grid(runs: pd.DataFrame, cell: np.ndarray, size: int, metric: str) 
     else:
         column = f"final_{metric}"
         if column not in runs:
-            raise KeyError(f"heatmap: no final metric {metric!r}; stored: "
-                           + ", ".join(c[6:] for c in runs.columns if c.startswith("final_")))
+            raise KeyError(
+                f"heatmap: no final metric {metric!r}; stored: "
+                + ", ".join(c[6:] for c in runs.columns if c.startswith("final_"))
+            )
         finals = runs[column].to_numpy(float)
         good = (status == OK) & ~np.isnan(finals)
         numerator = np.bincount(cell[good], weights=finals[good], minlength=size)
@@ -483,8 +537,14 @@ def _cell_ticks(starts: np.ndarray, binned: bool) -> tuple[np.ndarray, list[str]
     return positions, [("≥" if binned else "") + _format(starts[i]) for i in positions]
 
 
-def heatmap(runs: pd.DataFrame, x_axis: str, y_axis: str, metric: str = "diverged", title: str = "",
-            log_color: bool | None = None):
+def heatmap(
+    runs: pd.DataFrame,
+    x_axis: str,
+    y_axis: str,
+    metric: str = "diverged",
+    title: str = "",
+    log_color: bool | None = None,
+):
     """A map over two swept axes: the seed mean of ``final_<metric>`` per cell (non-diverged seeds).
 
     ``metric="diverged"`` draws the fraction of diverged seeds instead (the *trainability map*).
@@ -498,12 +558,14 @@ def heatmap(runs: pd.DataFrame, x_axis: str, y_axis: str, metric: str = "diverge
         iy, ys, y_binned = _cells(runs[y_axis])
         nx, ny = len(xs), len(ys)
         values, total, diverged = (a.reshape(ny, nx) for a in _heatmap_grid(runs, iy * nx + ix, nx * ny, metric))
-        label = "fraction of seeds diverged" if metric == "diverged" \
-            else f"final {metric.replace('_', ' ')} (seed mean)"
+        label = (
+            "fraction of seeds diverged" if metric == "diverged" else f"final {metric.replace('_', ' ')} (seed mean)"
+        )
         finite = values[np.isfinite(values)]
         if log_color is None:
-            log_color = metric != "diverged" and finite.size > 0 and finite.min() > 0 and \
-                finite.max() > 10 * finite.min()
+            log_color = (
+                metric != "diverged" and finite.size > 0 and finite.min() > 0 and finite.max() > 10 * finite.min()
+            )
         norm = None
         if finite.size and log_color:
             norm = matplotlib.colors.LogNorm(finite.min(), finite.max())
@@ -511,8 +573,14 @@ def heatmap(runs: pd.DataFrame, x_axis: str, y_axis: str, metric: str = "diverge
             norm = matplotlib.colors.Normalize(0.0, 1.0)
         cmap = plt.get_cmap("magma_r" if metric == "diverged" else "viridis").with_extremes(bad="#d0d4da")
         fig, ax = plt.subplots(figsize=(max(4.6, 0.55 * min(nx, 24) + 2.6), max(3.4, 0.42 * min(ny, 24) + 1.8)))
-        mesh = ax.pcolormesh(np.arange(nx + 1) - 0.5, np.arange(ny + 1) - 0.5,
-                             np.ma.masked_invalid(values), cmap=cmap, norm=norm, shading="flat")
+        mesh = ax.pcolormesh(
+            np.arange(nx + 1) - 0.5,
+            np.arange(ny + 1) - 0.5,
+            np.ma.masked_invalid(values),
+            cmap=cmap,
+            norm=norm,
+            shading="flat",
+        )
         fig.colorbar(mesh, ax=ax, label=label, pad=0.02)
         for y, x in zip(*np.nonzero(diverged), strict=True):
             n, k = total[y, x], diverged[y, x]
@@ -525,15 +593,30 @@ def heatmap(runs: pd.DataFrame, x_axis: str, y_axis: str, metric: str = "diverge
         ax.set_xlabel(axis_label(x_axis) + (f" ({nx} bins)" if x_binned else ""))
         ax.set_ylabel(axis_label(y_axis) + (f" ({ny} bins)" if y_binned else ""))
         ax.grid(False)
-        ax.set_title(title or ("trainability map" if metric == "diverged"
-                               else f"final {metric.replace('_', ' ')} (× = all seeds diverged)"), fontsize=10)
+        ax.set_title(
+            title
+            or (
+                "trainability map"
+                if metric == "diverged"
+                else f"final {metric.replace('_', ' ')} (× = all seeds diverged)"
+            ),
+            fontsize=10,
+        )
         fig.tight_layout()
         return fig
 
 
 PROBE_PREFIXES = ("sharpness", "preconditioned_sharpness", "ntk_alignment", "overlap_")
-PROBE_FIRST = ("sharpness", "preconditioned_sharpness", "ntk_alignment", "overlap_cosine", "overlap_m", "overlap_q",
-               "overlap_specialization", "overlap_mean")
+PROBE_FIRST = (
+    "sharpness",
+    "preconditioned_sharpness",
+    "ntk_alignment",
+    "overlap_cosine",
+    "overlap_m",
+    "overlap_q",
+    "overlap_specialization",
+    "overlap_mean",
+)
 
 
 def is_probe_metric(metric: str) -> bool:
@@ -597,8 +680,13 @@ def _stability_lines(ax, panel: pd.DataFrame, metric: str, color_col: str | None
             ax.set_ylim(top=1.15 * max(top, min(v for v, _ in lines)))
 
 
-def probe_panels(runs: pd.DataFrame, curves: CurveSource | Bands, metrics: Sequence[str] | None = None,
-                 title: str = "", logx: bool = True):
+def probe_panels(
+    runs: pd.DataFrame,
+    curves: CurveSource | Bands,
+    metrics: Sequence[str] | None = None,
+    title: str = "",
+    logx: bool = True,
+):
     """One row of panels per probe metric (seed mean and band per swept value, coloured as the learning curves).
 
     Columns facet by the categorical / smallest swept axis as in :func:`learning_curves`.
@@ -683,12 +771,20 @@ def plain_log_ticks(fig) -> None:
             if axis.get_scale() != "log":
                 continue
             base = getattr(axis.get_major_locator(), "_base", 10.0)
-            for setter, formatter in ((axis.set_major_formatter, axis.get_major_formatter()),
-                                      (axis.set_minor_formatter, axis.get_minor_formatter())):
-                if isinstance(formatter, matplotlib.ticker.LogFormatterMathtext) and \
-                        not isinstance(formatter, PlainLogFormatter):
-                    setter(PlainLogFormatter(base=base, labelOnlyBase=formatter.labelOnlyBase,
-                                             minor_thresholds=formatter.minor_thresholds))
+            for setter, formatter in (
+                (axis.set_major_formatter, axis.get_major_formatter()),
+                (axis.set_minor_formatter, axis.get_minor_formatter()),
+            ):
+                if isinstance(formatter, matplotlib.ticker.LogFormatterMathtext) and not isinstance(
+                    formatter, PlainLogFormatter
+                ):
+                    setter(
+                        PlainLogFormatter(
+                            base=base,
+                            labelOnlyBase=formatter.labelOnlyBase,
+                            minor_thresholds=formatter.minor_thresholds,
+                        )
+                    )
 
 
 def save(fig, folder, stem: str, formats: Sequence[str] = ("png", "svg", "pdf")) -> dict[str, str]:

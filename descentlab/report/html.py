@@ -103,14 +103,20 @@ def runs_table(runs: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> str:
     body = []
     for _, row in runs.head(max_rows).iterrows():
         cls = ' class="diverged"' if row.get("status") == "diverged" else ""
-        cells = "".join(
-            f'<td class="{"l" if c in ("name", "status") else ""}">{esc(_cell(row[c]))}</td>' for c in cols
-        )
+        cells = "".join(f'<td class="{"l" if c in ("name", "status") else ""}">{esc(_cell(row[c]))}</td>' for c in cols)
         body.append(f"<tr{cls}>{cells}</tr>")
-    note = (f"<p class='sub'>First {max_rows} of {len(runs)} runs; the other {len(runs) - max_rows} are in the "
-            "store (<code>descentlab query</code>).</p>") if len(runs) > max_rows else ""
-    return (f'{note}<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    note = (
+        (
+            f"<p class='sub'>First {max_rows} of {len(runs)} runs; the other {len(runs) - max_rows} are in the "
+            "store (<code>descentlab query</code>).</p>"
+        )
+        if len(runs) > max_rows
+        else ""
+    )
+    return (
+        f'{note}<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def verdict_block(verdicts: pd.DataFrame) -> str:
@@ -122,7 +128,7 @@ def verdict_block(verdicts: pd.DataFrame) -> str:
         word = "pass" if bool(v["passed"]) else "fail"
         parts.append(
             f'<div class="verdict {cls}"><b>{esc(v.get("claim", ""))}</b><br>verdict: {word} '
-            f'{esc(_cell(v["figure"]))} ({esc(v.get("what", ""))}, tolerance {esc(_cell(v.get("tolerance")))})</div>'
+            f"{esc(_cell(v['figure']))} ({esc(v.get('what', ''))}, tolerance {esc(_cell(v.get('tolerance')))})</div>"
         )
     return "".join(parts)
 
@@ -153,17 +159,24 @@ def controls_block(store: Store, study: str, controls: Sequence[Any], current: s
             result = f"not run yet: <code>descentlab run {esc(study)} --control {esc(control.name)}</code>"
         else:
             good = not bool(outcome["passed"])  # a control must fail
-            result = (f'<span class="{"pass" if good else "fail"}">verdict {"fail" if good else "PASS"} '
-                      f"{esc(_cell(outcome['figure']))}</span>" + ("" if good else " — the check has no teeth here"))
+            result = (
+                f'<span class="{"pass" if good else "fail"}">verdict {"fail" if good else "PASS"} '
+                f"{esc(_cell(outcome['figure']))}</span>" + ("" if good else " — the check has no teeth here")
+            )
         here = " (this report)" if control.name == current else ""
-        rows.append(f"<tr><td class='l'><code>{esc(control.name)}</code>{here}</td>"
-                    f"<td class='l'>{'mechanism' if control.mechanism else 'prediction'}</td>"
-                    f"<td class='l'>{esc(control.breaks)}</td><td class='l'>{result}</td></tr>")
-    return ("<h2 id='controls'>What would make this verdict fail</h2><p class='sub'>Must-fail controls: the claim "
-            "made false on purpose. The verdict has teeth when every one of them fails.</p>"
-            "<div class='scroll'><table><thead><tr><th class='l'>control</th><th class='l'>breaks</th>"
-            "<th class='l'>what it breaks</th><th class='l'>stored outcome</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table></div>")
+        rows.append(
+            f"<tr><td class='l'><code>{esc(control.name)}</code>{here}</td>"
+            f"<td class='l'>{'mechanism' if control.mechanism else 'prediction'}</td>"
+            f"<td class='l'>{esc(control.breaks)}</td><td class='l'>{result}</td></tr>"
+        )
+    return (
+        "<h2 id='controls'>What would make this verdict fail</h2><p class='sub'>Must-fail controls: the claim "
+        "made false on purpose. The verdict has teeth when every one of them fails.</p>"
+        "<div class='scroll'><table><thead><tr><th class='l'>control</th><th class='l'>breaks</th>"
+        "<th class='l'>what it breaks</th><th class='l'>stored outcome</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+    )
 
 
 def diverged_block(runs: pd.DataFrame) -> str:
@@ -175,36 +188,66 @@ def diverged_block(runs: pd.DataFrame) -> str:
     where = ""
     if axes:
         groups = bad.groupby(axes, dropna=False, sort=True).size()
-        items = [", ".join(f"{F.axis_label(a)}={F._format(v)}" for a, v in
-                           zip(axes, k if isinstance(k, tuple) else (k,), strict=True)) + f" ({n})"
-                 for k, n in groups.items()]
+        items = [
+            ", ".join(
+                f"{F.axis_label(a)}={F._format(v)}"
+                for a, v in zip(axes, k if isinstance(k, tuple) else (k,), strict=True)
+            )
+            + f" ({n})"
+            for k, n in groups.items()
+        ]
         where = " — at " + "; ".join(items[:8]) + (f"; … {len(items) - 8} more" if len(items) > 8 else "")
-    return (f'<div class="verdict warn" id="diverged">⚠ {len(bad)} of {len(runs)} runs diverged '
-            f"(left out of means and bands; marked in the runs table){esc(where)}</div>")
+    return (
+        f'<div class="verdict warn" id="diverged">⚠ {len(bad)} of {len(runs)} runs diverged '
+        f"(left out of means and bands; marked in the runs table){esc(where)}</div>"
+    )
 
 
 def figure_block(caption: str, path: str | Path) -> str:
     """One embedded PNG, with links to the SVG / PDF written next to it (they are not loaded by the page)."""
     path = Path(path)
-    links = " · ".join(f'<a href="{esc(path.with_suffix("." + fmt).name)}">{fmt.upper()}</a>'
-                       for fmt in ("svg", "pdf") if path.with_suffix("." + fmt).exists())
-    return (f'<figure><img src="{embed_png(path)}" alt="{esc(caption)}"><figcaption>{esc(caption)}'
-            f'{" · " + links if links else ""}</figcaption></figure>')
+    links = " · ".join(
+        f'<a href="{esc(path.with_suffix("." + fmt).name)}">{fmt.upper()}</a>'
+        for fmt in ("svg", "pdf")
+        if path.with_suffix("." + fmt).exists()
+    )
+    return (
+        f'<figure><img src="{embed_png(path)}" alt="{esc(caption)}"><figcaption>{esc(caption)}'
+        f"{' · ' + links if links else ''}</figcaption></figure>"
+    )
 
 
 def provenance(info: dict) -> str:
-    keys = ["experiment", "name", "status", "created_at", "finished_at", "n_runs", "diverged", "device", "executor",
-            "dtype", "steps", "git_commit", "compile_seconds", "run_seconds", "store_seconds"]
+    keys = [
+        "experiment",
+        "name",
+        "status",
+        "created_at",
+        "finished_at",
+        "n_runs",
+        "diverged",
+        "device",
+        "executor",
+        "dtype",
+        "steps",
+        "git_commit",
+        "compile_seconds",
+        "run_seconds",
+        "store_seconds",
+    ]
     rows = "".join(f"<tr><th class='l'>{esc(k)}</th><td>{esc(_cell(info.get(k)))}</td></tr>" for k in keys)
     versions = json.loads(info.get("versions") or "{}")
     vrows = "".join(f"<tr><th class='l'>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in versions.items())
     spec = json.dumps(json.loads(info.get("spec") or "{}"), indent=2, sort_keys=True)
-    return (f"<table class='kv'>{rows}</table><h3>Versions</h3><table class='kv'>{vrows}</table>"
-            f"<h3>Spec</h3><pre>{esc(spec)}</pre>")
+    return (
+        f"<table class='kv'>{rows}</table><h3>Versions</h3><table class='kv'>{vrows}</table>"
+        f"<h3>Spec</h3><pre>{esc(spec)}</pre>"
+    )
 
 
-def default_figures(store: Store, experiment: str, folder: Path, runs: pd.DataFrame,
-                    bands: F.Bands) -> list[tuple[str, str]]:
+def default_figures(
+    store: Store, experiment: str, folder: Path, runs: pd.DataFrame, bands: F.Bands
+) -> list[tuple[str, str]]:
     """Learning curves for each recorded metric (up to four) and the final-value sweep, from ``bands``."""
     name = store.experiment_row(experiment)["name"]
     theory = store.theory(experiment)
@@ -235,8 +278,9 @@ def default_figures(store: Store, experiment: str, folder: Path, runs: pd.DataFr
     return out + automatic_figures(runs, bands, folder, metrics[0])
 
 
-def automatic_figures(runs: pd.DataFrame, bands: F.Bands, folder: Path, metric: str | None = None,
-                      skip: Sequence[str] = ()) -> list[tuple[str, str]]:
+def automatic_figures(
+    runs: pd.DataFrame, bands: F.Bands, folder: Path, metric: str | None = None, skip: Sequence[str] = ()
+) -> list[tuple[str, str]]:
     """Figures every report gets when the data allow them (stems in ``skip`` are left out).
 
     * ``probes``: probe panels when sharpness / ntk_alignment / overlap_* metrics are stored;
@@ -248,17 +292,27 @@ def automatic_figures(runs: pd.DataFrame, bands: F.Bands, folder: Path, metric: 
     probes = F.probe_metrics(bands.metrics)
     if probes and "probes" not in skip:
         paths = F.save(F.probe_panels(runs, bands, probes), folder, "probes")
-        out.append(("Probes: seed mean and 10–90 % band; dashed: the edge-of-stability line of each learning rate"
-                    if any(p.endswith("sharpness") for p in probes) else "Probes: seed mean and 10–90 % band",
-                    paths["png"]))
+        out.append(
+            (
+                "Probes: seed mean and 10–90 % band; dashed: the edge-of-stability line of each learning rate"
+                if any(p.endswith("sharpness") for p in probes)
+                else "Probes: seed mean and 10–90 % band",
+                paths["png"],
+            )
+        )
     numeric = F.numeric_axes(runs)
     if len(numeric) >= 2:
         x_axis, y_axis = sorted(numeric[:2], key=lambda c: -runs[c].nunique())
         metric = metric or next((c[6:] for c in runs.columns if c.startswith("final_")), None)
         if metric and f"final_{metric}" in runs and f"heatmap_{metric}" not in skip:
             paths = F.save(F.heatmap(runs, x_axis, y_axis, metric), folder, f"heatmap_{metric}")
-            out.append((f"final {metric} over {F.axis_label(x_axis)} × {F.axis_label(y_axis)} "
-                        "(seed mean of non-diverged runs; × = every seed diverged)", paths["png"]))
+            out.append(
+                (
+                    f"final {metric} over {F.axis_label(x_axis)} × {F.axis_label(y_axis)} "
+                    "(seed mean of non-diverged runs; × = every seed diverged)",
+                    paths["png"],
+                )
+            )
         if (runs["status"] == "diverged").any() and "trainability" not in skip:
             paths = F.save(F.heatmap(runs, x_axis, y_axis, "diverged"), folder, "trainability")
             out.append(("Trainability map: fraction of seeds that diverged", paths["png"]))
@@ -329,12 +383,17 @@ def write_index(store: Store) -> Path:
                 f"{'pass' if bool(v['passed']) else 'fail'} {_cell(v['figure'])}" for _, v in verdicts.iterrows()
             )
         report = store.report_dir(experiment) / "index.html"
-        link = f'<a href="{esc(experiment)}/report/index.html">{esc(info["name"])}</a>' if report.exists() \
+        link = (
+            f'<a href="{esc(experiment)}/report/index.html">{esc(info["name"])}</a>'
+            if report.exists()
             else esc(info["name"])
-        rows.append(f"<tr><td class='l'>{link}</td><td class='l'><code>{esc(experiment)}</code></td>"
-                    f"<td>{esc(info.get('n_runs'))}</td><td>{esc(_cell(info.get('diverged')))}</td>"
-                    f"<td class='l'>{esc(info.get('status'))}</td><td class='l'>{esc(verdict)}</td>"
-                    f"<td class='l'>{esc(info.get('created_at'))}</td></tr>")
+        )
+        rows.append(
+            f"<tr><td class='l'>{link}</td><td class='l'><code>{esc(experiment)}</code></td>"
+            f"<td>{esc(info.get('n_runs'))}</td><td>{esc(_cell(info.get('diverged')))}</td>"
+            f"<td class='l'>{esc(info.get('status'))}</td><td class='l'>{esc(verdict)}</td>"
+            f"<td class='l'>{esc(info.get('created_at'))}</td></tr>"
+        )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>descentlab store</title><style>{CSS}</style></head>
 <body><main><h1>descentlab store</h1><p class="sub">{esc(store.root.resolve())}</p>

@@ -26,8 +26,11 @@ def _row_groups(file: pq.ParquetFile, wanted: np.ndarray) -> list[int]:
     out = []
     for index in range(file.metadata.num_row_groups):
         stats = file.metadata.row_group(index).column(column).statistics
-        if stats is None or not stats.has_min_max \
-                or np.searchsorted(wanted, stats.min) < np.searchsorted(wanted, stats.max, side="right"):
+        if (
+            stats is None
+            or not stats.has_min_max
+            or np.searchsorted(wanted, stats.min) < np.searchsorted(wanted, stats.max, side="right")
+        ):
             out.append(index)
     return out
 

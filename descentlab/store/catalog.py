@@ -33,12 +33,18 @@ VIEWS = ("experiments", "runs", "curves", "verdicts", "theory")
 EMPTY = {
     "experiments": "SELECT NULL::VARCHAR AS experiment, NULL::VARCHAR AS name WHERE false",
     "runs": "SELECT NULL::VARCHAR AS experiment, NULL::BIGINT AS run, NULL::VARCHAR AS name WHERE false",
-    "curves": ("SELECT NULL::VARCHAR AS experiment, NULL::BIGINT AS run, NULL::BIGINT AS step, "
-               "NULL::VARCHAR AS metric, NULL::DOUBLE AS value WHERE false"),
-    "verdicts": ("SELECT NULL::VARCHAR AS experiment, NULL::VARCHAR AS claim, NULL::BOOLEAN AS passed, "
-                 "NULL::DOUBLE AS figure WHERE false"),
-    "theory": ("SELECT NULL::VARCHAR AS experiment, NULL::BIGINT AS step, NULL::DOUBLE AS value, "
-               "NULL::VARCHAR AS prediction, NULL::VARCHAR AS curve WHERE false"),
+    "curves": (
+        "SELECT NULL::VARCHAR AS experiment, NULL::BIGINT AS run, NULL::BIGINT AS step, "
+        "NULL::VARCHAR AS metric, NULL::DOUBLE AS value WHERE false"
+    ),
+    "verdicts": (
+        "SELECT NULL::VARCHAR AS experiment, NULL::VARCHAR AS claim, NULL::BOOLEAN AS passed, "
+        "NULL::DOUBLE AS figure WHERE false"
+    ),
+    "theory": (
+        "SELECT NULL::VARCHAR AS experiment, NULL::BIGINT AS step, NULL::DOUBLE AS value, "
+        "NULL::VARCHAR AS prediction, NULL::VARCHAR AS curve WHERE false"
+    ),
 }
 
 CONFINED = {
@@ -84,8 +90,7 @@ def _datasets(paths: Sequence[Path]) -> list[ds.Dataset]:
 def connect(root: str | Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the store's views defined, confined (see the module docstring)."""
     store = Store(root)
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                             "autoload_known_extensions": False})
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     for view, paths in view_files(store).items():
         parts = []
         for i, dataset in enumerate(_datasets(paths)):

@@ -31,8 +31,7 @@ FINAL = "final_"
 
 
 def column(path: str) -> str:
-    """The ``runs`` column of spec path ``section.field`` (``optimizer.learning_rate`` → ``optimizer_learning_rate``).
-    """
+    """The ``runs`` column of a spec path: ``optimizer.learning_rate`` → ``optimizer_learning_rate``."""
     section, _, field = path.partition(".")
     if section not in SECTIONS or not field:
         raise ValueError(f"not a spec path: {path!r} (expected section.field, section in {', '.join(SECTIONS)})")

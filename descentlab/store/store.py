@@ -118,8 +118,10 @@ def chunk_manifest(experiment: str, chunk: str, folder: Path, runs: list[int], r
         "chunk": chunk,
         "n_runs": len(runs),
         "runs": run_intervals(runs),
-        "files": {name: {"rows": rows[name], "bytes": (folder / name).stat().st_size,
-                         "sha256": sha256_of(folder / name)} for name in (RUNS, CURVES)},
+        "files": {
+            name: {"rows": rows[name], "bytes": (folder / name).stat().st_size, "sha256": sha256_of(folder / name)}
+            for name in (RUNS, CURVES)
+        },
     }
 
 
@@ -130,10 +132,14 @@ def _manifest(folder: Path) -> dict | str:
         return "no manifest (deleted, or a chunk of an older version)"
     try:
         raw = json.loads(path.read_text())
-        manifest = {"format": raw["format"], "experiment": str(raw["experiment"]), "chunk": str(raw["chunk"]),
-                    "n_runs": int(raw["n_runs"]), "runs": [(int(a), int(b)) for a, b in raw["runs"]],
-                    "files": {name: (int(f["rows"]), int(f["bytes"]), str(f["sha256"]))
-                              for name, f in raw["files"].items()}}
+        manifest = {
+            "format": raw["format"],
+            "experiment": str(raw["experiment"]),
+            "chunk": str(raw["chunk"]),
+            "n_runs": int(raw["n_runs"]),
+            "runs": [(int(a), int(b)) for a, b in raw["runs"]],
+            "files": {name: (int(f["rows"]), int(f["bytes"]), str(f["sha256"])) for name, f in raw["files"].items()},
+        }
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
         return "manifest is not readable"
     if manifest["format"] != MANIFEST_FORMAT or set(manifest["files"]) != {RUNS, CURVES}:
@@ -258,8 +264,13 @@ class Store:
         """Folders at the root that hold an experiment's files, readable or not."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.is_symlink()
-                      and any((p / name).exists() or (p / name).is_symlink() for name in (EXPERIMENT, SPEC, "chunks")))
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir()
+            and not p.is_symlink()
+            and any((p / name).exists() or (p / name).is_symlink() for name in (EXPERIMENT, SPEC, "chunks"))
+        )
 
     def experiments(self) -> list[str]:
         """Experiments whose ``experiment.parquet`` reads (others are skipped with a warning)."""
@@ -315,8 +326,12 @@ class Store:
         row = self._row(experiment)
         if isinstance(row, str):
             raise KeyError(f"experiment {experiment}: {EXPERIMENT} {row}")
-        if row["status"] == "running" and row.get("hostname") == socket.gethostname() \
-                and row.get("pid") is not None and not _alive(row["pid"]):
+        if (
+            row["status"] == "running"
+            and row.get("hostname") == socket.gethostname()
+            and row.get("pid") is not None
+            and not _alive(row["pid"])
+        ):
             row = {**row, "status": "interrupted"}
         return row
 
@@ -403,8 +418,9 @@ class Store:
         pq.write_table(runs, tmp / RUNS)
         for name in (CURVES, RUNS):
             _fsync(tmp / name)
-        manifest = chunk_manifest(experiment, chunk, tmp, runs.column("run").to_pylist(),
-                                  {RUNS: runs.num_rows, CURVES: curves.num_rows})
+        manifest = chunk_manifest(
+            experiment, chunk, tmp, runs.column("run").to_pylist(), {RUNS: runs.num_rows, CURVES: curves.num_rows}
+        )
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
         _fsync(tmp / MANIFEST)
         _fsync(tmp)
@@ -459,8 +475,11 @@ class Store:
                     problems.append((path, "not a readable Parquet file"))
         if (folder / "tmp").exists() and not (folder / "tmp").is_dir():
             problems.append((folder / "tmp", "not a folder"))
-        problems += [(p, "stray entry") for p in sorted(folder.iterdir())
-                     if p.name not in KNOWN_ENTRIES and not p.name.startswith(".")]
+        problems += [
+            (p, "stray entry")
+            for p in sorted(folder.iterdir())
+            if p.name not in KNOWN_ENTRIES and not p.name.startswith(".")
+        ]
         return problems
 
     def verify(self, experiment: str) -> list[Problem]:

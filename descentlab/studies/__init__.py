@@ -16,6 +16,13 @@ from descentlab.studies.base import (
 import_submodules(__name__, __path__)
 
 __all__ = [
-    "STUDIES", "Analysis", "Control", "Study", "StudyOptions", "check_options", "control_of", "register_study",
+    "STUDIES",
+    "Analysis",
+    "Control",
+    "Study",
+    "StudyOptions",
+    "check_options",
+    "control_of",
+    "register_study",
     "run_study",
 ]

@@ -110,8 +110,9 @@ def control_of(name: str, control: str) -> Control:
     """Study ``name``'s control called ``control`` (SpecError naming the ones it has otherwise)."""
     controls = {c.name: c for c in STUDIES.get(name, "study").controls}
     if control not in controls:
-        raise SpecError("--control", control, f"not a control of '{name}'; allowed: " + (", ".join(controls) or
-                                                                                           "(none)"))
+        raise SpecError(
+            "--control", control, f"not a control of '{name}'; allowed: " + (", ".join(controls) or "(none)")
+        )
     return controls[control]
 
 
@@ -182,7 +183,15 @@ def run_study(
     store.write_verdicts(primary.experiment, verdict_rows(analysis.verdicts, study.claim, study=name), control=control)
     path = folder / "index.html"
     if report:
-        path = write_report(store, primary.experiment, folder, figures=analysis.figures, claim=study.claim,
-                            study=name, control=control, controls=study.controls)
+        path = write_report(
+            store,
+            primary.experiment,
+            folder,
+            figures=analysis.figures,
+            claim=study.claim,
+            study=name,
+            control=control,
+            controls=study.controls,
+        )
         write_index(store)
     return StudyOutcome(name, results, analysis, path)

@@ -63,12 +63,30 @@ MIN_CHECKPOINTS = 10
 METRIC = "sharpness"
 
 SIZES = {
-    "quick": {"width": 16, "n_train": 128, "steps": 900, "checkpoints": 45, "iterations": 10,
-              "learning_rate": [0.3, 0.35, 0.4]},
-    "default": {"width": 32, "n_train": 256, "steps": 1500, "checkpoints": 60, "iterations": 12,
-                "learning_rate": [0.25, 0.3, 0.35, 0.4]},
-    "paper": {"width": 200, "n_train": 1000, "steps": 6000, "checkpoints": 120, "iterations": 20,
-              "learning_rate": [0.05, 0.1, 0.15, 0.2]},
+    "quick": {
+        "width": 16,
+        "n_train": 128,
+        "steps": 900,
+        "checkpoints": 45,
+        "iterations": 10,
+        "learning_rate": [0.3, 0.35, 0.4],
+    },
+    "default": {
+        "width": 32,
+        "n_train": 256,
+        "steps": 1500,
+        "checkpoints": 60,
+        "iterations": 12,
+        "learning_rate": [0.25, 0.3, 0.35, 0.4],
+    },
+    "paper": {
+        "width": 200,
+        "n_train": 1000,
+        "steps": 6000,
+        "checkpoints": 120,
+        "iterations": 20,
+        "learning_rate": [0.05, 0.1, 0.15, 0.2],
+    },
 }
 SEEDS = 2
 
@@ -78,8 +96,9 @@ Threshold = Callable[[float], float]
 def edge_line(learning_rate: float) -> float:
     """2/η, from the registered ``edge_of_stability`` prediction (plain GD, β = 0)."""
     steps = np.zeros(1, dtype=int)
-    return float(PREDICTIONS.get("edge_of_stability").predict(steps, learning_rate=learning_rate,
-                                                               momentum=0.0)["sharpness"][0])
+    return float(
+        PREDICTIONS.get("edge_of_stability").predict(steps, learning_rate=learning_rate, momentum=0.0)["sharpness"][0]
+    )
 
 
 def _size(options: StudyOptions) -> dict:
@@ -93,7 +112,7 @@ def edge_phase(steps: np.ndarray, sharpness: np.ndarray, line: float) -> np.ndar
     crossing = np.nonzero(above & np.concatenate([[False], below_seen[:-1]]))[0]
     mask = np.zeros(steps.shape, dtype=bool)
     if crossing.size:
-        mask[crossing[0]:] = True
+        mask[crossing[0] :] = True
     return mask
 
 
@@ -107,15 +126,21 @@ def band_distance(ratio: float) -> float:
 def halves(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and second half of a phase (the middle checkpoint of an odd count goes to neither)."""
     half = values.size // 2
-    return values[:half], values[values.size - half:]
+    return values[:half], values[values.size - half :]
 
 
 def phase_figures(steps: np.ndarray, ratio: np.ndarray, loss: np.ndarray, run_steps: int) -> dict:
     """Duration, drift, median and loss behaviour of the edge phase (``ratio`` = S·η/2 on the phase)."""
     if ratio.size < 2:
-        return {"crossing step": float(steps[0]) if steps.size else np.nan, "edge checkpoints": int(ratio.size),
-                "edge fraction": 0.0, "median S·η/2": float(np.median(ratio)) if ratio.size else np.nan,
-                "drift": np.inf, "loss rises": 0, "loss fall": -np.inf}
+        return {
+            "crossing step": float(steps[0]) if steps.size else np.nan,
+            "edge checkpoints": int(ratio.size),
+            "edge fraction": 0.0,
+            "median S·η/2": float(np.median(ratio)) if ratio.size else np.nan,
+            "drift": np.inf,
+            "loss rises": 0,
+            "loss fall": -np.inf,
+        }
     (r1, r2), (l1, l2) = halves(ratio), halves(loss)
     first = float(np.median(l1))
     return {
@@ -157,11 +182,17 @@ def per_run(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold = edg
         steps = np.sort(sub[sub.metric == METRIC].step.unique())
         sharp, loss = _curve(sub, METRIC, steps), _curve(sub, "train_loss", steps)
         mask = edge_phase(steps, sharp, line)
-        row = {"lr": lr, "seed": int(run.seed), "2/η": line, "status": run.status,
-               "initial sharpness": sharp[0] if sharp.size else np.nan,
-               "max sharpness": float(np.nanmax(sharp)) if sharp.size else np.nan,
-               **phase_figures(steps[mask], sharp[mask] / line, loss[mask], run_steps),
-               "initial loss": loss[0] if loss.size else np.nan, "final loss": loss[-1] if loss.size else np.nan}
+        row = {
+            "lr": lr,
+            "seed": int(run.seed),
+            "2/η": line,
+            "status": run.status,
+            "initial sharpness": sharp[0] if sharp.size else np.nan,
+            "max sharpness": float(np.nanmax(sharp)) if sharp.size else np.nan,
+            **phase_figures(steps[mask], sharp[mask] / line, loss[mask], run_steps),
+            "initial loss": loss[0] if loss.size else np.nan,
+            "final loss": loss[-1] if loss.size else np.nan,
+        }
         if not np.isfinite(row["median S·η/2"]) and np.isfinite(row["max sharpness"]):
             row["median S·η/2"] = row["max sharpness"] / line  # never at the edge: how close it came
         ok = criteria(pd.Series(row))
@@ -181,68 +212,128 @@ def verdicts_from(table: pd.DataFrame) -> list[Verdict]:
     distances = np.array([band_distance(r) for r in table["median S·η/2"]])
     worst = int(np.lexsort((-distances, -table.failed.to_numpy()))[0])
     passed = bool((table.failed == 0).all())
-    what = (f"median S·η/2 over the edge phase (from the first upward crossing of 2/η), worst of {len(table)} "
-            f"runs (η = {table.lr.iloc[worst]:g}, seed {table.seed.iloc[worst]}); pass: every run's phase lasts "
-            f"≥ 1/3 of the run and ≥ {MIN_CHECKPOINTS} checkpoints, drifts ≤ {MAX_DRIFT}, has its median in "
-            f"[{BAND[0]}, {BAND[1]}], a loss rise and a net loss fall")
+    what = (
+        f"median S·η/2 over the edge phase (from the first upward crossing of 2/η), worst of {len(table)} "
+        f"runs (η = {table.lr.iloc[worst]:g}, seed {table.seed.iloc[worst]}); pass: every run's phase lasts "
+        f"≥ 1/3 of the run and ≥ {MIN_CHECKPOINTS} checkpoints, drifts ≤ {MAX_DRIFT}, has its median in "
+        f"[{BAND[0]}, {BAND[1]}], a loss rise and a net loss fall"
+    )
     out = [Verdict(passed, float(table["median S·η/2"].iloc[worst]), what, BAND[1] - 1.0)]
     fraction, _ = _worst(table, "edge fraction", largest=False)
-    out.append(Verdict(bool(table["ok: lasts"].all()), fraction,
-                       f"shortest edge phase as a fraction of the run (≥ {MIN_FRACTION:.3g} and ≥ "
-                       f"{MIN_CHECKPOINTS} checkpoints)", MIN_FRACTION))
+    out.append(
+        Verdict(
+            bool(table["ok: lasts"].all()),
+            fraction,
+            f"shortest edge phase as a fraction of the run (≥ {MIN_FRACTION:.3g} and ≥ {MIN_CHECKPOINTS} checkpoints)",
+            MIN_FRACTION,
+        )
+    )
     drift, _ = _worst(table, "drift", largest=True)
-    out.append(Verdict(bool(table["ok: hovers"].all()), drift,
-                       "largest drift |median S·η/2 2nd half − 1st half| of the edge phase", MAX_DRIFT))
+    out.append(
+        Verdict(
+            bool(table["ok: hovers"].all()),
+            drift,
+            "largest drift |median S·η/2 2nd half − 1st half| of the edge phase",
+            MAX_DRIFT,
+        )
+    )
     band = table["median S·η/2"].iloc[int(np.argmax(distances))]
-    out.append(Verdict(bool(table["ok: at edge"].all()), float(band),
-                       f"median S·η/2 over the edge phase farthest from [{BAND[0]}, {BAND[1]}]", BAND[1] - 1.0))
+    out.append(
+        Verdict(
+            bool(table["ok: at edge"].all()),
+            float(band),
+            f"median S·η/2 over the edge phase farthest from [{BAND[0]}, {BAND[1]}]",
+            BAND[1] - 1.0,
+        )
+    )
     rises, _ = _worst(table, "loss rises", largest=False)
-    out.append(Verdict(bool(table["ok: loss rises"].all()), rises,
-                       "fewest training-loss rises between checkpoints in the edge phase (≥ 1)", 1.0))
+    out.append(
+        Verdict(
+            bool(table["ok: loss rises"].all()),
+            rises,
+            "fewest training-loss rises between checkpoints in the edge phase (≥ 1)",
+            1.0,
+        )
+    )
     fall, _ = _worst(table, "loss fall", largest=False)
-    out.append(Verdict(bool(table["ok: net fall"].all()), fall,
-                       "smallest relative fall of the median loss from the 1st to the 2nd half of the edge phase "
-                       "(> 0)", 0.0))
+    out.append(
+        Verdict(
+            bool(table["ok: net fall"].all()),
+            fall,
+            "smallest relative fall of the median loss from the 1st to the 2nd half of the edge phase (> 0)",
+            0.0,
+        )
+    )
     return out
 
 
 @register_study("edge-of-stability")
 class EdgeOfStability(Study):
-    claim = ("Full-batch GD on a tanh MLP (MSE, digits): sharpness rises to 2/η and hovers there while the loss "
-             "keeps falling non-monotonically")
-    reference = ("Cohen, Kaur, Li, Kolter, Talwalkar. Gradient Descent on Neural Networks Typically Occurs at the "
-                 "Edge of Stability (2103.00065)")
+    claim = (
+        "Full-batch GD on a tanh MLP (MSE, digits): sharpness rises to 2/η and hovers there while the loss "
+        "keeps falling non-monotonically"
+    )
+    reference = (
+        "Cohen, Kaur, Li, Kolter, Talwalkar. Gradient Descent on Neural Networks Typically Occurs at the "
+        "Edge of Stability (2103.00065)"
+    )
     declared_options: ClassVar[dict[str, Param]] = {
-        "line_factor": Param("float", 1.0, "multiply the predicted 2/η line by this factor (analysis-time)",
-                             low=0.0, low_open=True)}
+        "line_factor": Param(
+            "float", 1.0, "multiply the predicted 2/η line by this factor (analysis-time)", low=0.0, low_open=True
+        )
+    }
     controls: ClassVar[tuple[Control, ...]] = (
-        Control("truncated-run",
-                "Every run ends after 200 steps, while its sharpness is still climbing through or towards 2/η, so "
-                "the dynamics never reach a lasting, flat edge phase.",
-                mechanism=True, overrides=("run.steps=200",)),
-        Control("steps-below-edge",
-                "Step sizes 0.03 and 0.05 put 2/η at 67 and 40, far above where the sharpness saturates in the "
-                "run, so there is no edge to hover at.",
-                mechanism=False, overrides=("optimizer.learning_rate.grid=[0.03, 0.05]",)),
-        Control("line-five-percent-low",
-                "The predicted line is moved 5 % below 2/η, so the measured sharpness hovers above it, outside the "
-                "'at or just above' band.",
-                mechanism=False, options=(("line_factor", 0.95),)),
+        Control(
+            "truncated-run",
+            "Every run ends after 200 steps, while its sharpness is still climbing through or towards 2/η, so "
+            "the dynamics never reach a lasting, flat edge phase.",
+            mechanism=True,
+            overrides=("run.steps=200",),
+        ),
+        Control(
+            "steps-below-edge",
+            "Step sizes 0.03 and 0.05 put 2/η at 67 and 40, far above where the sharpness saturates in the "
+            "run, so there is no edge to hover at.",
+            mechanism=False,
+            overrides=("optimizer.learning_rate.grid=[0.03, 0.05]",),
+        ),
+        Control(
+            "line-five-percent-low",
+            "The predicted line is moved 5 % below 2/η, so the measured sharpness hovers above it, outside the "
+            "'at or just above' band.",
+            mechanism=False,
+            options=(("line_factor", 0.95),),
+        ),
     )
 
     def specs(self, options: StudyOptions) -> list[Spec]:
         size = _size(options)
-        return [spec_from_dict({
-            "name": "edge-of-stability" + ("-quick" if options.quick else ""),
-            "description": self.claim,
-            "problem": {"name": "digits_mlp", "width": size["width"], "depth": 2, "activation": "tanh",
-                        "loss_type": "mse", "n_train": size["n_train"]},
-            "optimizer": {"name": "sgd", "learning_rate": {"grid": size["learning_rate"]}},
-            "sampler": {"name": "full_batch"},
-            "run": {"steps": size["steps"], "batch_size": size["n_train"], "seeds": SEEDS,
-                    "checkpoints": size["checkpoints"], "spacing": "linear"},
-            "probes": ["metrics", {"name": "sharpness", "iterations": size["iterations"]}],
-        })]
+        return [
+            spec_from_dict(
+                {
+                    "name": "edge-of-stability" + ("-quick" if options.quick else ""),
+                    "description": self.claim,
+                    "problem": {
+                        "name": "digits_mlp",
+                        "width": size["width"],
+                        "depth": 2,
+                        "activation": "tanh",
+                        "loss_type": "mse",
+                        "n_train": size["n_train"],
+                    },
+                    "optimizer": {"name": "sgd", "learning_rate": {"grid": size["learning_rate"]}},
+                    "sampler": {"name": "full_batch"},
+                    "run": {
+                        "steps": size["steps"],
+                        "batch_size": size["n_train"],
+                        "seeds": SEEDS,
+                        "checkpoints": size["checkpoints"],
+                        "spacing": "linear",
+                    },
+                    "probes": ["metrics", {"name": "sharpness", "iterations": size["iterations"]}],
+                }
+            )
+        ]
 
     def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
         factor = float(options.get("line_factor", 1.0))
@@ -255,13 +346,35 @@ class EdgeOfStability(Study):
         table = per_run(runs, curves, threshold)
         verdicts = verdicts_from(table)
         steps = np.sort(curves.step.unique())
-        theory = pd.concat([pd.DataFrame({"optimizer_learning_rate": lr, "step": steps, "value": threshold(lr)})
-                            for lr in runs.optimizer_learning_rate.unique()], ignore_index=True)
-        fig = F.learning_curves(runs, curves, METRIC, theory=theory, theory_label="2/η (edge of stability)",
-                                title="sharpness λ_max of the training loss, full-batch GD", logx=False, logy=False)
-        figures = [("Sharpness vs step per step size, with the 2/η lines dashed (progressive sharpening, then the "
-                    "edge of stability)", F.save(fig, folder, "sharpness")["png"])]
+        theory = pd.concat(
+            [
+                pd.DataFrame({"optimizer_learning_rate": lr, "step": steps, "value": threshold(lr)})
+                for lr in runs.optimizer_learning_rate.unique()
+            ],
+            ignore_index=True,
+        )
+        fig = F.learning_curves(
+            runs,
+            curves,
+            METRIC,
+            theory=theory,
+            theory_label="2/η (edge of stability)",
+            title="sharpness λ_max of the training loss, full-batch GD",
+            logx=False,
+            logy=False,
+        )
+        figures = [
+            (
+                "Sharpness vs step per step size, with the 2/η lines dashed (progressive sharpening, then the "
+                "edge of stability)",
+                F.save(fig, folder, "sharpness")["png"],
+            )
+        ]
         fig = F.learning_curves(runs, curves, "train_loss", title="training loss (full batch)", logx=False)
-        figures.append(("Training loss vs step per step size: it keeps falling, non-monotonically, at the edge",
-                        F.save(fig, folder, "train_loss")["png"]))
+        figures.append(
+            (
+                "Training loss vs step per step size: it keeps falling, non-monotonically, at the edge",
+                F.save(fig, folder, "train_loss")["png"],
+            )
+        )
         return Analysis(verdicts, figures, table)

@@ -111,8 +111,14 @@ def exact_curve(row: pd.Series, steps: np.ndarray, total: int, power: float | No
     if power is not None:
         schedule["power"] = power
     out = PREDICTIONS.get("sgd_least_squares").predict(
-        steps, **params, learning_rate=float(row["optimizer_learning_rate"]), batch_size=int(row["run_batch_size"]),
-        schedule=row["schedule_name"], total_steps=total, **schedule)
+        steps,
+        **params,
+        learning_rate=float(row["optimizer_learning_rate"]),
+        batch_size=int(row["run_batch_size"]),
+        schedule=row["schedule_name"],
+        total_steps=total,
+        **schedule,
+    )
     return out[METRIC]
 
 
@@ -136,23 +142,36 @@ def strict_pair_violations(table: pd.DataFrame, ratio: float = STRICT_RATIO) -> 
 
 @register_study("lr-schedules")
 class LRSchedules(Study):
-    claim = ("With label noise, SGD's excess risk tracks the step size: a polynomial decay η₀/(1+t/t₀)^α gives "
-             "the rate t^-α, schedules decaying to zero beat a constant step")
-    reference = ("Moulines & Bach. Non-asymptotic analysis of stochastic approximation algorithms (NeurIPS 2011); "
-                 "Asymptotic theory of SGD with a general learning-rate")
+    claim = (
+        "With label noise, SGD's excess risk tracks the step size: a polynomial decay η₀/(1+t/t₀)^α gives "
+        "the rate t^-α, schedules decaying to zero beat a constant step"
+    )
+    reference = (
+        "Moulines & Bach. Non-asymptotic analysis of stochastic approximation algorithms (NeurIPS 2011); "
+        "Asymptotic theory of SGD with a general learning-rate"
+    )
 
     declared_options: ClassVar[dict[str, Param]] = {
         "label_noise": Param("float", NOISE, "label noise σ of the least-squares experiments", low=0.0),
-        "exponent_shift": Param("float", 0.0, "added to every α when predicting the polynomial decays' rates",
-                                low=-0.25, high=0.25),
+        "exponent_shift": Param(
+            "float", 0.0, "added to every α when predicting the polynomial decays' rates", low=-0.25, high=0.25
+        ),
     }
     controls: ClassVar[tuple[Control, ...]] = (
-        Control("zero-label-noise", "Without label noise there is no noise floor for the excess risk to track: it "
-                "decays like exp(−c·Σ η_t), far faster than t^-α, so the predicted exponents are wrong.",
-                mechanism=True, options=(("label_noise", 0.0),)),
-        Control("shifted-exponents", "The polynomial decays are judged against α + 0.1, half the spacing of the "
-                "swept α's, so the predicted rates are wrong by 0.1.", mechanism=False,
-                options=(("exponent_shift", 0.1),)),
+        Control(
+            "zero-label-noise",
+            "Without label noise there is no noise floor for the excess risk to track: it "
+            "decays like exp(−c·Σ η_t), far faster than t^-α, so the predicted exponents are wrong.",
+            mechanism=True,
+            options=(("label_noise", 0.0),),
+        ),
+        Control(
+            "shifted-exponents",
+            "The polynomial decays are judged against α + 0.1, half the spacing of the "
+            "swept α's, so the predicted rates are wrong by 0.1.",
+            mechanism=False,
+            options=(("exponent_shift", 0.1),),
+        ),
     )
 
     @staticmethod
@@ -163,26 +182,38 @@ class LRSchedules(Study):
         size = self.size(options)
         out = []
         for family, schedule in schedules(size["steps"]).items():
-            out.append(spec_from_dict({
-                "name": f"lr-schedules-{family}" + ("-quick" if options.quick else ""),
-                "description": self.claim,
-                "problem": {"name": "least_squares", "dim": size["dim"], "spectrum": "isotropic",
-                            "noise": float(options.get("label_noise", NOISE))},
-                "optimizer": {"name": "sgd", "learning_rate": LEARNING_RATE},
-                "schedule": schedule,
-                "run": {"steps": size["steps"], "seeds": size["seeds"], "checkpoints": 80},
-                "probes": ["metrics"],
-            }))
+            out.append(
+                spec_from_dict(
+                    {
+                        "name": f"lr-schedules-{family}" + ("-quick" if options.quick else ""),
+                        "description": self.claim,
+                        "problem": {
+                            "name": "least_squares",
+                            "dim": size["dim"],
+                            "spectrum": "isotropic",
+                            "noise": float(options.get("label_noise", NOISE)),
+                        },
+                        "optimizer": {"name": "sgd", "learning_rate": LEARNING_RATE},
+                        "schedule": schedule,
+                        "run": {"steps": size["steps"], "seeds": size["seeds"], "checkpoints": 80},
+                        "probes": ["metrics"],
+                    }
+                )
+            )
         for family, schedule in schedules(size["steps"]).items():
-            out.append(spec_from_dict({
-                "name": f"lr-schedules-logistic-{family}" + ("-quick" if options.quick else ""),
-                "description": self.claim,
-                "problem": {"name": "logistic_mixture", "dim": LOGISTIC_DIM},
-                "optimizer": {"name": "sgd", "learning_rate": LEARNING_RATE},
-                "schedule": schedule,
-                "run": {"steps": size["steps"], "seeds": size["seeds"] // 2, "checkpoints": 40},
-                "probes": ["metrics"],
-            }))
+            out.append(
+                spec_from_dict(
+                    {
+                        "name": f"lr-schedules-logistic-{family}" + ("-quick" if options.quick else ""),
+                        "description": self.claim,
+                        "problem": {"name": "logistic_mixture", "dim": LOGISTIC_DIM},
+                        "optimizer": {"name": "sgd", "learning_rate": LEARNING_RATE},
+                        "schedule": schedule,
+                        "run": {"steps": size["steps"], "seeds": size["seeds"] // 2, "checkpoints": 40},
+                        "probes": ["metrics"],
+                    }
+                )
+            )
         return out
 
     def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
@@ -211,26 +242,50 @@ class LRSchedules(Study):
             measured.append(mean[keep])
             predicted.append(exact[keep])
             stderr.append(group["stderr"].to_numpy()[keep])
-            rows.append({"schedule": name, "final excess risk": mean[-1], "exact final": exact[-1],
-                         "late slope": late_slope(steps, mean, total), "exact slope": exact_slope,
-                         "predicted slope": -alpha,
-                         "max rel err vs exact": float(np.max(np.abs(measured[-1] - predicted[-1]) / predicted[-1]))})
+            rows.append(
+                {
+                    "schedule": name,
+                    "final excess risk": mean[-1],
+                    "exact final": exact[-1],
+                    "late slope": late_slope(steps, mean, total),
+                    "exact slope": exact_slope,
+                    "predicted slope": -alpha,
+                    "max rel err vs exact": float(np.max(np.abs(measured[-1] - predicted[-1]) / predicted[-1])),
+                }
+            )
         table = pd.DataFrame(rows)
         poly = table[table.schedule.str.startswith("polynomial")]
-        deviation = np.maximum(np.abs(poly["late slope"] - poly["exact slope"]),
-                               np.abs(poly["exact slope"] - poly["predicted slope"])).to_numpy()
+        deviation = np.maximum(
+            np.abs(poly["late slope"] - poly["exact slope"]), np.abs(poly["exact slope"] - poly["predicted slope"])
+        ).to_numpy()
         worst = float(np.max(np.where(np.isfinite(deviation), deviation, np.inf)))
-        headline = Verdict(worst <= RATE_TOLERANCE, worst,
-                           "largest late-time exponent error of the polynomial decays, max over α of |fitted − exact "
-                           "recursion| and |exact recursion − (−α)|", RATE_TOLERANCE)
-        curves_verdict = verdict(np.concatenate(measured), np.concatenate(predicted), kind="standard_error",
-                                 tolerance=Z_TOLERANCE, stderr=np.concatenate(stderr))
+        headline = Verdict(
+            worst <= RATE_TOLERANCE,
+            worst,
+            "largest late-time exponent error of the polynomial decays, max over α of |fitted − exact "
+            "recursion| and |exact recursion − (−α)|",
+            RATE_TOLERANCE,
+        )
+        curves_verdict = verdict(
+            np.concatenate(measured),
+            np.concatenate(predicted),
+            kind="standard_error",
+            tolerance=Z_TOLERANCE,
+            stderr=np.concatenate(stderr),
+        )
         violations = strict_pair_violations(table)
-        ordering = Verdict(violations == 0, float(violations),
-                           f"violated orderings among schedule pairs whose exact final risks differ by ≥ "
-                           f"{STRICT_RATIO:g}×", 0.0)
-        exact_vs = Verdict(curves_verdict.passed, curves_verdict.figure,
-                           "max |seed mean − exact recursion| / standard error, every schedule", Z_TOLERANCE)
+        ordering = Verdict(
+            violations == 0,
+            float(violations),
+            f"violated orderings among schedule pairs whose exact final risks differ by ≥ {STRICT_RATIO:g}×",
+            0.0,
+        )
+        exact_vs = Verdict(
+            curves_verdict.passed,
+            curves_verdict.figure,
+            "max |seed mean − exact recursion| / standard error, every schedule",
+            Z_TOLERANCE,
+        )
         figures = self._figures(runs, results, folder)
         verdicts = [headline, exact_vs, ordering]
         if logistic:
@@ -249,22 +304,41 @@ class LRSchedules(Study):
             for name, group in ok_runs(runs).groupby("label"):
                 row = group.iloc[0]
                 params = section_values(row, "schedule")
-                schedule = SCHEDULES.get(row["schedule_name"]).build(float(row["optimizer_learning_rate"]), total,
-                                                                     **params)
+                schedule = SCHEDULES.get(row["schedule_name"]).build(
+                    float(row["optimizer_learning_rate"]), total, **params
+                )
                 tau = float(np.sum(jax.vmap(schedule)(jnp.arange(total))))
-                rows.append({"schedule": f"logistic: {name}", "intrinsic time τ_T": tau,
-                             "final excess risk": np.nan, "final loss": group.final_population_loss.mean()})
+                rows.append(
+                    {
+                        "schedule": f"logistic: {name}",
+                        "intrinsic time τ_T": tau,
+                        "final excess risk": np.nan,
+                        "final loss": group.final_population_loss.mean(),
+                    }
+                )
         table = pd.DataFrame(rows).sort_values("intrinsic time τ_T").reset_index(drop=True)
         loss = table["final loss"].to_numpy()
         violations = int(sum(loss[j] >= loss[i] for i in range(len(loss)) for j in range(i + 1, len(loss))))
-        verdict = Verdict(violations == 0, float(violations),
-                          "logistic regression: schedule pairs whose final loss is not ordered by τ_T = Σ η_t", 0.0)
+        verdict = Verdict(
+            violations == 0,
+            float(violations),
+            "logistic regression: schedule pairs whose final loss is not ordered by τ_T = Σ η_t",
+            0.0,
+        )
         return table, verdict
 
     @staticmethod
     def _figures(runs: pd.DataFrame, results: list[Result], folder: Path) -> list[tuple[str, str]]:
         curves = pd.concat([r.curves for r in results], ignore_index=True)
-        fig = F.learning_curves(runs.assign(schedule=runs.label).drop(columns=["label"]), curves, METRIC,
-                                title="SGD on least squares with label noise: excess risk by schedule")
-        return [("Excess risk vs step for each schedule: seed mean and 10–90 % band",
-                 F.save(fig, folder, "schedules")["png"])]
+        fig = F.learning_curves(
+            runs.assign(schedule=runs.label).drop(columns=["label"]),
+            curves,
+            METRIC,
+            title="SGD on least squares with label noise: excess risk by schedule",
+        )
+        return [
+            (
+                "Excess risk vs step for each schedule: seed mean and 10–90 % band",
+                F.save(fig, folder, "schedules")["png"],
+            )
+        ]

@@ -107,8 +107,12 @@ def _max_z(mean: np.ndarray, stderr: np.ndarray, exact: np.ndarray) -> float:
     return float(np.max(np.abs(mean - exact)[spread] / stderr[spread])) if spread.any() else 0.0
 
 
-def compare(runs: pd.DataFrame, curves: pd.DataFrame, predictor: Predictor = deterministic_equivalent,
-            reference: Predictor = exact_finite_d) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    predictor: Predictor = deterministic_equivalent,
+    reference: Predictor = exact_finite_d,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-curve comparison table and the long theory frame for the overlay."""
     means = seed_means(runs, curves)
     rows, theory = [], []
@@ -117,18 +121,28 @@ def compare(runs: pd.DataFrame, curves: pd.DataFrame, predictor: Predictor = det
         params = theory_params(runs, spectrum, lr)
         predicted = predictor(steps, params)
         exact = reference(steps, params)
-        n_diverged = int((runs[(runs.problem_spectrum == spectrum) & (runs.optimizer_learning_rate == lr)]
-                          .status == DIVERGED).sum())
-        rows.append({
-            "spectrum": spectrum, "lr": lr, "seeds": int(sub["count"].max()), "diverged": n_diverged,
-            "final risk (mean)": sub["mean"].iloc[-1], "final risk (ODE)": predicted[-1],
-            "final risk (exact)": exact[-1],
-            "max rel err ODE": float(np.max(np.abs(sub["mean"].to_numpy() - predicted) / np.abs(predicted))),
-            "max rel err exact": float(np.max(np.abs(sub["mean"].to_numpy() - exact) / np.abs(exact))),
-            "max |z| exact": _max_z(sub["mean"].to_numpy(), sub["stderr"].to_numpy(), exact),
-        })
-        theory.append(pd.DataFrame({"problem_spectrum": spectrum, "optimizer_learning_rate": lr,
-                                    "step": steps, "value": predicted}))
+        n_diverged = int(
+            (runs[(runs.problem_spectrum == spectrum) & (runs.optimizer_learning_rate == lr)].status == DIVERGED).sum()
+        )
+        rows.append(
+            {
+                "spectrum": spectrum,
+                "lr": lr,
+                "seeds": int(sub["count"].max()),
+                "diverged": n_diverged,
+                "final risk (mean)": sub["mean"].iloc[-1],
+                "final risk (ODE)": predicted[-1],
+                "final risk (exact)": exact[-1],
+                "max rel err ODE": float(np.max(np.abs(sub["mean"].to_numpy() - predicted) / np.abs(predicted))),
+                "max rel err exact": float(np.max(np.abs(sub["mean"].to_numpy() - exact) / np.abs(exact))),
+                "max |z| exact": _max_z(sub["mean"].to_numpy(), sub["stderr"].to_numpy(), exact),
+            }
+        )
+        theory.append(
+            pd.DataFrame(
+                {"problem_spectrum": spectrum, "optimizer_learning_rate": lr, "step": steps, "value": predicted}
+            )
+        )
     return pd.DataFrame(rows), pd.concat(theory, ignore_index=True)
 
 
@@ -138,8 +152,9 @@ def seed_spread_tolerance(means: pd.DataFrame) -> float:
     return SPREAD_FACTOR * float((spread["stderr"] / spread["mean"].abs()).max()) if len(spread) else 0.0
 
 
-def verdicts_from(table: pd.DataFrame, measured_and_predicted: list[tuple[np.ndarray, np.ndarray]],
-                  tolerance: float) -> list[Verdict]:
+def verdicts_from(
+    table: pd.DataFrame, measured_and_predicted: list[tuple[np.ndarray, np.ndarray]], tolerance: float
+) -> list[Verdict]:
     """Headline: max two-sided relative error of the seed mean against the deterministic equivalent, within the
     tolerance set by the measured seed spread; second: the largest |z| of the seed mean against the exact
     finite-d recursion."""
@@ -147,56 +162,82 @@ def verdicts_from(table: pd.DataFrame, measured_and_predicted: list[tuple[np.nda
     predicted = np.concatenate([p for _, p in measured_and_predicted])
     headline = verdict(measured, predicted, kind="curve", tolerance=tolerance)
     z = float(table["max |z| exact"].max())
-    return [Verdict(headline.passed, headline.figure,
-                    f"max |seed mean / deterministic equivalent − 1|, all curves (tolerance: {SPREAD_FACTOR:g} "
-                    "relative standard errors)", headline.tolerance),
-            Verdict(bool(z <= Z_TOLERANCE), z, "max |seed mean − exact finite-d recursion| / standard error",
-                    Z_TOLERANCE)]
+    return [
+        Verdict(
+            headline.passed,
+            headline.figure,
+            f"max |seed mean / deterministic equivalent − 1|, all curves (tolerance: {SPREAD_FACTOR:g} "
+            "relative standard errors)",
+            headline.tolerance,
+        ),
+        Verdict(bool(z <= Z_TOLERANCE), z, "max |seed mean − exact finite-d recursion| / standard error", Z_TOLERANCE),
+    ]
 
 
 @register_study("sgd-risk-curves")
 class SGDRiskCurves(Study):
-    claim = ("Streaming SGD on high-dimensional least squares follows a deterministic risk curve "
-             "(homogenized SGD), for isotropic, zero-one and power-law spectra")
+    claim = (
+        "Streaming SGD on high-dimensional least squares follows a deterministic risk curve "
+        "(homogenized SGD), for isotropic, zero-one and power-law spectra"
+    )
     reference = "Paquette, Paquette, Adlam, Pennington. Homogenization of SGD in high-dimensions (2205.07069)"
     declared_options: ClassVar[dict[str, Param]] = {
-        "prediction_lr_factor": Param("float", 1.0, "compare with the deterministic equivalent of this multiple of "
-                                      "each learning rate (1: the claim; anything else a wrong prediction)", low=0.0,
-                                      low_open=True),
+        "prediction_lr_factor": Param(
+            "float",
+            1.0,
+            "compare with the deterministic equivalent of this multiple of "
+            "each learning rate (1: the claim; anything else a wrong prediction)",
+            low=0.0,
+            low_open=True,
+        ),
     }
     controls: ClassVar[tuple[Control, ...]] = (
-        Control("power-law-1-5",
-                "A power law with α = 1.5 puts a finite fraction of the trace in the top eigenvalue "
-                "(λ_max/tr K ≈ 0.4), outside the high-dimensional limit, so the homogenized curve no longer describes "
-                "SGD.",
-                mechanism=False, overrides=("problem.alpha=1.5",)),
-        Control("dim-20",
-                "At d = 20 every eigenvalue is a finite fraction of the trace, too few directions for the risk to "
-                "concentrate on the high-dimensional deterministic equivalent.",
-                mechanism=False, overrides=("problem.dim=20",)),
-        Control("heavy-ball-momentum",
-                "Heavy-ball momentum β = 0.3 runs instead of plain SGD (an effective step η/(1−β)), so the plain-SGD "
-                "deterministic equivalent no longer describes the risk.",
-                mechanism=True, overrides=("optimizer.momentum=0.3",)),
+        Control(
+            "power-law-1-5",
+            "A power law with α = 1.5 puts a finite fraction of the trace in the top eigenvalue "
+            "(λ_max/tr K ≈ 0.4), outside the high-dimensional limit, so the homogenized curve no longer describes "
+            "SGD.",
+            mechanism=False,
+            overrides=("problem.alpha=1.5",),
+        ),
+        Control(
+            "dim-20",
+            "At d = 20 every eigenvalue is a finite fraction of the trace, too few directions for the risk to "
+            "concentrate on the high-dimensional deterministic equivalent.",
+            mechanism=False,
+            overrides=("problem.dim=20",),
+        ),
+        Control(
+            "heavy-ball-momentum",
+            "Heavy-ball momentum β = 0.3 runs instead of plain SGD (an effective step η/(1−β)), so the plain-SGD "
+            "deterministic equivalent no longer describes the risk.",
+            mechanism=True,
+            overrides=("optimizer.momentum=0.3",),
+        ),
     )
 
     def specs(self, options: StudyOptions) -> list[Spec]:
         size = _size(options)
-        return [spec_from_dict({
-            "name": "sgd-risk-curves" + ("-quick" if options.quick else ""),
-            "description": self.claim,
-            "problem": {**PROBLEM, "dim": size["dim"], "spectrum": {"grid": SPECTRA}},
-            "optimizer": {"name": "sgd", "learning_rate": {"grid": size["learning_rate"]}},
-            "run": {"steps": size["steps"], "batch_size": 1, "seeds": size["seeds"], "checkpoints": 60},
-            "probes": ["metrics"],
-        })]
+        return [
+            spec_from_dict(
+                {
+                    "name": "sgd-risk-curves" + ("-quick" if options.quick else ""),
+                    "description": self.claim,
+                    "problem": {**PROBLEM, "dim": size["dim"], "spectrum": {"grid": SPECTRA}},
+                    "optimizer": {"name": "sgd", "learning_rate": {"grid": size["learning_rate"]}},
+                    "run": {"steps": size["steps"], "batch_size": 1, "seeds": size["seeds"], "checkpoints": 60},
+                    "probes": ["metrics"],
+                }
+            )
+        ]
 
     def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
         result = results[0]
         runs, curves = result.runs, result.curves
         factor = float(options.get("prediction_lr_factor", 1.0))
-        predictor = (deterministic_equivalent if factor == 1.0
-                     else functools.partial(scaled_learning_rate, factor=factor))
+        predictor = (
+            deterministic_equivalent if factor == 1.0 else functools.partial(scaled_learning_rate, factor=factor)
+        )
         table, theory = compare(runs, curves, predictor)
         means = seed_means(runs, curves)
         pairs = []
@@ -204,12 +245,21 @@ class SGDRiskCurves(Study):
             predicted = theory[(theory.problem_spectrum == spectrum) & (theory.optimizer_learning_rate == lr)]
             pairs.append((sub["mean"].to_numpy(), predicted["value"].to_numpy()))
         verdicts = verdicts_from(table, pairs, seed_spread_tolerance(means))
-        fig = F.learning_curves(runs, curves, METRIC, theory=theory,
-                                theory_label=f"deterministic equivalent ({'pass' if verdicts[0].passed else 'fail'}"
-                                             f" {verdicts[0].figure:.3g})",
-                                title="streaming SGD, least squares")
-        figures = [("Population risk vs step per spectrum: seed mean, 10–90 % band, deterministic equivalent dashed",
-                    F.save(fig, folder, "risk_curves")["png"])]
+        fig = F.learning_curves(
+            runs,
+            curves,
+            METRIC,
+            theory=theory,
+            theory_label=f"deterministic equivalent ({'pass' if verdicts[0].passed else 'fail'}"
+            f" {verdicts[0].figure:.3g})",
+            title="streaming SGD, least squares",
+        )
+        figures = [
+            (
+                "Population risk vs step per spectrum: seed mean, 10–90 % band, deterministic equivalent dashed",
+                F.save(fig, folder, "risk_curves")["png"],
+            )
+        ]
         fig = F.final_vs_axis(runs, "population_risk")
         figures.append(("Final risk against the learning rate, per spectrum", F.save(fig, folder, "final_risk")["png"]))
         return Analysis(verdicts, figures, table)

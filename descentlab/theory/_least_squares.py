@@ -36,11 +36,19 @@ def _schedule_params() -> dict[str, Param]:
             known = out[key]
             low = None if known.low is None or param.low is None else min(known.low, param.low)
             high = None if known.high is None or param.high is None else max(known.high, param.high)
-            choices = None if known.choices is None or param.choices is None else tuple(
-                dict.fromkeys(known.choices + param.choices))
-            out[key] = dataclasses.replace(known, low=low, high=high, choices=choices,
-                                           low_open=known.low_open and param.low_open,
-                                           high_open=known.high_open and param.high_open)
+            choices = (
+                None
+                if known.choices is None or param.choices is None
+                else tuple(dict.fromkeys(known.choices + param.choices))
+            )
+            out[key] = dataclasses.replace(
+                known,
+                low=low,
+                high=high,
+                choices=choices,
+                low_open=known.low_open and param.low_open,
+                high_open=known.high_open and param.high_open,
+            )
     return out
 
 

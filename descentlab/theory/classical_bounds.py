@@ -87,34 +87,54 @@ def _contraction(steps: np.ndarray, etas: np.ndarray, mu: float, d2: float, nois
     return r[steps]
 
 
-@register_prediction("gd_convex", {**L, **D2, **STEP}, "GD on a convex L-smooth f (γ ≤ 1/L): f(x_t) − f* ≤ D²/(2γt)",
-                     HANDBOOK + ", Thm 3.4", kind="bound", metrics=SUB)
+@register_prediction(
+    "gd_convex",
+    {**L, **D2, **STEP},
+    "GD on a convex L-smooth f (γ ≤ 1/L): f(x_t) − f* ≤ D²/(2γt)",
+    HANDBOOK + ", Thm 3.4",
+    kind="bound",
+    metrics=SUB,
+)
 def gd_convex(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     _, cum, _ = _steps_and_rates(steps, p)
     return {"suboptimality": _sublinear(p["dist0_sq"], cum, 0.5 * p["smoothness"] * p["dist0_sq"])}
 
 
-@register_prediction("gd_strongly_convex", {**L, **MU, **D2, **STEP},
-                     "GD on a μ-strongly convex L-smooth f (γ ≤ 1/L): ‖x_t − x*‖² ≤ (1 − γμ)^t D²",
-                     HANDBOOK + ", Thm 3.6", kind="bound", metrics=DIST)
+@register_prediction(
+    "gd_strongly_convex",
+    {**L, **MU, **D2, **STEP},
+    "GD on a μ-strongly convex L-smooth f (γ ≤ 1/L): ‖x_t − x*‖² ≤ (1 − γμ)^t D²",
+    HANDBOOK + ", Thm 3.6",
+    kind="bound",
+    metrics=DIST,
+)
 def gd_strongly_convex(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     etas = learning_rates(int(steps.max()), p)
     dist = _contraction(steps, etas, p["strong_convexity"], p["dist0_sq"], 0.0)
     return {"distance_sq": dist, "distance": np.sqrt(dist), "suboptimality": 0.5 * p["smoothness"] * dist}
 
 
-@register_prediction("sgd_strongly_convex", {**L, **MU, **D2, **NOISE, **STEP},
-                     "SGD, μ-strongly convex, γ_t ≤ 1/(2L): E‖x_t − x*‖² ≤ (1−γμ)^t D² + 2γσ*²/μ (any schedule)",
-                     HANDBOOK + ", Thm 5.3", kind="bound", metrics=DIST)
+@register_prediction(
+    "sgd_strongly_convex",
+    {**L, **MU, **D2, **NOISE, **STEP},
+    "SGD, μ-strongly convex, γ_t ≤ 1/(2L): E‖x_t − x*‖² ≤ (1−γμ)^t D² + 2γσ*²/μ (any schedule)",
+    HANDBOOK + ", Thm 5.3",
+    kind="bound",
+    metrics=DIST,
+)
 def sgd_strongly_convex(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     etas = learning_rates(int(steps.max()), p)
     dist = _contraction(steps, etas, p["strong_convexity"], p["dist0_sq"], p["sigma_star_sq"])
     return {"distance_sq": dist, "distance": np.sqrt(dist)}
 
 
-@register_prediction("sgd_convex", {**L, **D2, **NOISE, **STEP},
-                     "SGD, convex, γ_t ≤ 1/(4L): E f(x̄_t) − f* ≤ (D² + 2σ*²Σγ²)/Σγ (γ-weighted average iterate)",
-                     HANDBOOK + ", Thm 5.5", kind="bound")
+@register_prediction(
+    "sgd_convex",
+    {**L, **D2, **NOISE, **STEP},
+    "SGD, convex, γ_t ≤ 1/(4L): E f(x̄_t) − f* ≤ (D² + 2σ*²Σγ²)/Σγ (γ-weighted average iterate)",
+    HANDBOOK + ", Thm 5.5",
+    kind="bound",
+)
 def sgd_convex(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     _, cum, cum2 = _steps_and_rates(steps, p)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -138,26 +158,40 @@ def shuffling_strongly_convex(steps: np.ndarray, **p: Any) -> dict[str, np.ndarr
     return {"distance_sq": dist, "distance": np.sqrt(dist)}
 
 
-@register_prediction("proximal_gd_convex", {**L, **D2, **STEP},
-                     "Proximal GD, F = f + g, f convex L-smooth, g convex, γ ≤ 1/L: F(x_t) − F* ≤ D²/(2γt)",
-                     HANDBOOK + ", Thm 10.3", kind="bound", metrics=SUB)
+@register_prediction(
+    "proximal_gd_convex",
+    {**L, **D2, **STEP},
+    "Proximal GD, F = f + g, f convex L-smooth, g convex, γ ≤ 1/L: F(x_t) − F* ≤ D²/(2γt)",
+    HANDBOOK + ", Thm 10.3",
+    kind="bound",
+    metrics=SUB,
+)
 def proximal_gd_convex(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     _, cum, _ = _steps_and_rates(steps, p)
     return {"suboptimality": _sublinear(p["dist0_sq"], cum, np.inf)}
 
 
-@register_prediction("proximal_gd_strongly_convex", {**L, **MU, **D2, **STEP},
-                     "Proximal GD, f μ-strongly convex L-smooth, g convex, γ ≤ 1/L: ‖x_t − x*‖² ≤ (1−γμ)^t D²",
-                     HANDBOOK + ", Thm 10.5", kind="bound", metrics=DIST)
+@register_prediction(
+    "proximal_gd_strongly_convex",
+    {**L, **MU, **D2, **STEP},
+    "Proximal GD, f μ-strongly convex L-smooth, g convex, γ ≤ 1/L: ‖x_t − x*‖² ≤ (1−γμ)^t D²",
+    HANDBOOK + ", Thm 10.5",
+    kind="bound",
+    metrics=DIST,
+)
 def proximal_gd_strongly_convex(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     etas = learning_rates(int(steps.max()), p)
     dist = _contraction(steps, etas, p["strong_convexity"], p["dist0_sq"], 0.0)
     return {"distance_sq": dist, "distance": np.sqrt(dist)}
 
 
-@register_prediction("subgradient", {**G, **D2, **STEP},
-                     "Subgradient method, f convex G-Lipschitz: min_{s<t} f(x_s) − f* ≤ (D² + G²Σγ²)/(2Σγ)",
-                     HANDBOOK + ", Thm 9.6", kind="bound")
+@register_prediction(
+    "subgradient",
+    {**G, **D2, **STEP},
+    "Subgradient method, f convex G-Lipschitz: min_{s<t} f(x_s) − f* ≤ (D² + G²Σγ²)/(2Σγ)",
+    HANDBOOK + ", Thm 9.6",
+    kind="bound",
+)
 def subgradient(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     _, cum, cum2 = _steps_and_rates(steps, p)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -73,8 +73,16 @@ def fit_linear_rate(
     """Contraction factor ``ρ`` of ``values ≈ C · ρ^steps`` over ``window``, with a CI at ``level``."""
     x, y = _window(steps, values, window, positive_steps=False)
     slope, intercept, stderr, half = _regress(x, np.log(y), level)
-    return Fit(float(np.exp(slope)), float(np.exp(slope - half)), float(np.exp(slope + half)), slope, intercept,
-               stderr, x.size, level)
+    return Fit(
+        float(np.exp(slope)),
+        float(np.exp(slope - half)),
+        float(np.exp(slope + half)),
+        slope,
+        intercept,
+        stderr,
+        x.size,
+        level,
+    )
 
 
 def time_to_threshold(steps: np.ndarray, values: np.ndarray, threshold: float) -> float:

@@ -57,10 +57,12 @@ def gaussian_expectations(a, q):
 def mixture_arrays(params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """(λ, μ) in float64 following the conventions of the module docstring."""
     with jax.enable_x64(True):
-        lam = covariance_spectrum(params["dim"], params["spectrum"], params["alpha"], params["zero_fraction"],
-                                  normalize=params["normalize"])
-        direction = teacher_vector(params["dim"], params["mean_profile"], params["mean_decay"], params["mean_seed"],
-                                   jnp.ones_like(lam))
+        lam = covariance_spectrum(
+            params["dim"], params["spectrum"], params["alpha"], params["zero_fraction"], normalize=params["normalize"]
+        )
+        direction = teacher_vector(
+            params["dim"], params["mean_profile"], params["mean_decay"], params["mean_seed"], jnp.ones_like(lam)
+        )
         lam_np = np.asarray(lam, dtype=np.float64)
         u = np.asarray(direction, dtype=np.float64)
     mu = params["mean_scale"] * np.sqrt(lam_np.mean()) * u / np.linalg.norm(u)
@@ -78,8 +80,11 @@ def _scan(lam, mu, theta0, v0, etas, inv_b):
         theta, v = carry
         _, _, _, big_a, big_b, s2 = observe(theta, v)
         drift = big_a * mu - big_b * lam * theta
-        v = v + 2.0 * eta * (big_a * mu * theta - big_b * lam * v) + eta**2 * (
-            inv_b * s2 * (mu**2 + lam) + (1.0 - inv_b) * drift**2)
+        v = (
+            v
+            + 2.0 * eta * (big_a * mu * theta - big_b * lam * v)
+            + eta**2 * (inv_b * s2 * (mu**2 + lam) + (1.0 - inv_b) * drift**2)
+        )
         theta = theta + eta * drift
         a, q, risk, *_ = observe(theta, v)
         return (theta, v), (risk, a, q)
@@ -89,13 +94,20 @@ def _scan(lam, mu, theta0, v0, etas, inv_b):
     return (jnp.concatenate([r0[None], risk]), jnp.concatenate([a0[None], a]), jnp.concatenate([q0[None], q]))
 
 
-def logistic_gmm_curves(lam: np.ndarray, mu: np.ndarray, etas: np.ndarray, steps: np.ndarray, batch_size: int = 1,
-                        init_scale: float = 0.0) -> dict[str, np.ndarray]:
+def logistic_gmm_curves(
+    lam: np.ndarray, mu: np.ndarray, etas: np.ndarray, steps: np.ndarray, batch_size: int = 1, init_scale: float = 0.0
+) -> dict[str, np.ndarray]:
     """Risk, error, overlap a = μᵀθ and q = θᵀKθ on ``steps``."""
     d = lam.size
     with jax.enable_x64(True):
-        risk, a, q = _scan(jnp.asarray(lam), jnp.asarray(mu), jnp.zeros(d), jnp.full(d, init_scale**2 / d),
-                           jnp.asarray(etas[: int(np.max(steps))]), 1.0 / batch_size)
+        risk, a, q = _scan(
+            jnp.asarray(lam),
+            jnp.asarray(mu),
+            jnp.zeros(d),
+            jnp.full(d, init_scale**2 / d),
+            jnp.asarray(etas[: int(np.max(steps))]),
+            1.0 / batch_size,
+        )
         risk, a, q = (np.asarray(x, dtype=np.float64)[steps] for x in (risk, a, q))
         error = np.asarray(ndtr(-a / np.sqrt(np.maximum(q, 1e-300))))
     error = np.where(q > 0, error, np.where(a > 0, 0.0, 0.5))
@@ -117,11 +129,13 @@ PARAMS: dict[str, Param] = {
 }
 
 
-@register_prediction("logistic_gmm", PARAMS,
-                     "Streaming SGD on binary logistic regression, two Gaussian classes ±μ + N(0, K): "
-                     "risk, error and overlap μᵀθ",
-                     "Collins-Woodfin, Paquette, Paquette, Seroussi (2308.08977); 2510.14074",
-                     kind="limit")
+@register_prediction(
+    "logistic_gmm",
+    PARAMS,
+    "Streaming SGD on binary logistic regression, two Gaussian classes ±μ + N(0, K): risk, error and overlap μᵀθ",
+    "Collins-Woodfin, Paquette, Paquette, Seroussi (2308.08977); 2510.14074",
+    kind="limit",
+)
 def predict_logistic_gmm(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     lam, mu = mixture_arrays(p)
     etas = learning_rates(int(steps.max()), p)

@@ -48,8 +48,11 @@ def _decay_factors(omega: np.ndarray, steps: np.ndarray, rate: float, flow: bool
             integrated = np.where(omega > 0, -np.expm1(-a * t) / np.where(omega > 0, omega, 1.0), rate * t)
         else:
             decay = np.power(1.0 - a, t)
-            integrated = np.where(np.abs(omega) > 1e-14 * max(float(np.max(np.abs(omega))), 1e-300),
-                                  (1.0 - decay) / np.where(omega != 0, omega, 1.0), rate * t)
+            integrated = np.where(
+                np.abs(omega) > 1e-14 * max(float(np.max(np.abs(omega))), 1e-300),
+                (1.0 - decay) / np.where(omega != 0, omega, 1.0),
+                rate * t,
+            )
     return decay, integrated
 
 

@@ -76,8 +76,9 @@ class PredictionEntry:
 PREDICTIONS: Registry[PredictionEntry] = Registry("prediction", PredictionEntry, context=("steps",))
 
 
-def register_prediction(name: str, params: Mapping[str, Param], summary: str, reference: str,
-                        **fields: Any) -> Callable[[PredictFn], PredictFn]:
+def register_prediction(
+    name: str, params: Mapping[str, Param], summary: str, reference: str, **fields: Any
+) -> Callable[[PredictFn], PredictFn]:
     """``PREDICTIONS.register`` with the table, summary and reference positional:
     ``@register_prediction("sgd_least_squares", {...}, "...", "...", kind=..., problem=..., metrics=...)`` on
     ``fn(steps, **params)``. The table is explicit (a prediction takes ``**params``, composed from the problems'

@@ -102,8 +102,9 @@ def exact_risk(
     return curve[steps]
 
 
-MOMENTUM = {"momentum": Param("float", 0.0, "heavy-ball momentum β (optax trace convention)", low=0.0, high=1.0,
-                              high_open=True)}
+MOMENTUM = {
+    "momentum": Param("float", 0.0, "heavy-ball momentum β (optax trace convention)", low=0.0, high=1.0, high_open=True)
+}
 
 
 @register_prediction(

@@ -114,17 +114,18 @@ def ode_risk(
     eta_bar = np.divide(d_tau2, d_tau, out=np.zeros_like(d_tau), where=d_tau > 0)
     r0 = 0.5 * (float(np.dot(lam, v0)) + sigma2)
     with jax.enable_x64(True):
-        risks = _scan_ode(jnp.asarray(lam), jnp.asarray(v0), jnp.asarray(d_tau), jnp.asarray(eta_bar),
-                          1.0 / batch_size, sigma2)
+        risks = _scan_ode(
+            jnp.asarray(lam), jnp.asarray(v0), jnp.asarray(d_tau), jnp.asarray(eta_bar), 1.0 / batch_size, sigma2
+        )
         curve = np.concatenate([[r0], np.asarray(risks, dtype=np.float64)])
     return curve[np.searchsorted(nodes, steps)]
 
 
 ODE_PARAMS = {
-    "momentum": Param("float", 0.0, "momentum β: enters as the effective rate η/(1−β)", low=0.0, high=1.0,
-                      high_open=True),
-    "ode_resolution": Param("float", 0.005, "relative spacing of the geometric integration grid", low=1e-5,
-                            high=0.5),
+    "momentum": Param(
+        "float", 0.0, "momentum β: enters as the effective rate η/(1−β)", low=0.0, high=1.0, high_open=True
+    ),
+    "ode_resolution": Param("float", 0.005, "relative spacing of the geometric integration grid", low=1e-5, high=0.5),
 }
 
 

@@ -37,8 +37,9 @@ EOS = "Cohen et al. Gradient Descent on Neural Networks Typically Occurs at the 
 ADAPTIVE_EOS = "Cohen et al. Adaptive Gradient Methods at the Edge of Stability (2207.14484)"
 
 LR = {"learning_rate": Param("float", 0.01, "learning rate η", low=0.0, low_open=True)}
-BETA = {"momentum": Param("float", 0.0, "heavy-ball momentum β (optax trace convention)", low=0.0, high=1.0,
-                          high_open=True)}
+BETA = {
+    "momentum": Param("float", 0.0, "heavy-ball momentum β (optax trace convention)", low=0.0, high=1.0, high_open=True)
+}
 
 
 def gd_threshold(smoothness: float, momentum: float = 0.0) -> float:
@@ -70,6 +71,7 @@ def preconditioned_sharpness_threshold(learning_rate: float, beta1: float = 0.9)
 @functools.partial(jax.jit, static_argnames="n")
 def _mode_powers(lam, eta, beta, n):
     """[M_i^t]_{11} for t = 0..n−1 and every mode (x₀ = 1, m₀ = 0)."""
+
     def step(carry, _):
         x, m = carry
         m = lam * x + beta * m
@@ -80,8 +82,9 @@ def _mode_powers(lam, eta, beta, n):
     return xs
 
 
-def gd_quadratic_loss(lam: np.ndarray, second_moment: float, steps: np.ndarray, learning_rate: float,
-                      momentum: float = 0.0) -> np.ndarray:
+def gd_quadratic_loss(
+    lam: np.ndarray, second_moment: float, steps: np.ndarray, learning_rate: float, momentum: float = 0.0
+) -> np.ndarray:
     """E f(x_t) = ½ Σ λ_i E[x_{0,i}²] [M_i^t]_{11}² on ``steps``."""
     n = int(np.max(steps))
     with jax.enable_x64(True):
@@ -91,10 +94,15 @@ def gd_quadratic_loss(lam: np.ndarray, second_moment: float, steps: np.ndarray, 
         return 0.5 * second_moment * np.sum(lam * xs[steps] ** 2, axis=1)
 
 
-@register_prediction("gd_quadratic", {**Quadratic.declared_params(), **LR, **BETA},
-                     "Exact expected loss of (momentum) GD on the quadratic problem, with its 2(1+β)/L threshold",
-                     "Polyak (1964); " + EOS, kind="exact", problem="quadratic",
-                     metrics={"loss": "suboptimality"})
+@register_prediction(
+    "gd_quadratic",
+    {**Quadratic.declared_params(), **LR, **BETA},
+    "Exact expected loss of (momentum) GD on the quadratic problem, with its 2(1+β)/L threshold",
+    "Polyak (1964); " + EOS,
+    kind="exact",
+    problem="quadratic",
+    metrics={"loss": "suboptimality"},
+)
 def predict_gd_quadratic(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     fields = {k: p[k] for k in Quadratic.declared_params() if k in p}
     if fields.get("grad_noise", 0.0):
@@ -107,9 +115,13 @@ def predict_gd_quadratic(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     return {"loss": loss, "threshold": np.full(steps.shape, threshold)}
 
 
-@register_prediction("edge_of_stability", {**LR, **BETA},
-                     "The 2(1+β)/η line that the sharpness of full-batch (momentum) GD cannot stay above",
-                     EOS, kind="bound")
+@register_prediction(
+    "edge_of_stability",
+    {**LR, **BETA},
+    "The 2(1+β)/η line that the sharpness of full-batch (momentum) GD cannot stay above",
+    EOS,
+    kind="bound",
+)
 def predict_edge_of_stability(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     return {"sharpness": np.full(steps.shape, sharpness_threshold(p["learning_rate"], p["momentum"]))}
 
@@ -118,7 +130,8 @@ def predict_edge_of_stability(steps: np.ndarray, **p: Any) -> dict[str, np.ndarr
     "adaptive_edge_of_stability",
     {**LR, "beta1": Param("float", 0.9, "EMA momentum β₁", low=0.0, high=1.0, high_open=True)},
     "The (2+2β₁)/((1−β₁)η) line for the preconditioned sharpness λ_max(P⁻¹H) of Adam-type methods",
-    ADAPTIVE_EOS, kind="bound",
+    ADAPTIVE_EOS,
+    kind="bound",
 )
 def predict_adaptive_edge_of_stability(steps: np.ndarray, **p: Any) -> dict[str, np.ndarray]:
     value = preconditioned_sharpness_threshold(p["learning_rate"], p["beta1"])

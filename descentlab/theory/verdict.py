@@ -61,7 +61,10 @@ def curve_verdict(measured, predicted, tolerance: float = DEFAULT_TOLERANCE["cur
 
 
 def exponent_verdict(
-    steps, measured, predicted_exponent: float, window: tuple[float, float] | None = None,
+    steps,
+    measured,
+    predicted_exponent: float,
+    window: tuple[float, float] | None = None,
     tolerance: float = DEFAULT_TOLERANCE["exponent"],
 ) -> Verdict:
     """|fitted − predicted| exponent of a power law fitted on ``window``."""

@@ -66,18 +66,21 @@ def test_show_report_and_list(store):
         assert word in listing
 
 
-@pytest.mark.parametrize(("args", "field"), [
-    (["run", "nonexistent.toml"], "target"),
-    (["run", "{spec}", "--set", "problem.dim=-3"], "problem.dim"),
-    (["run", "{spec}", "--set", "optimizer.name=sgdd"], "optimizer.name"),
-    (["run", "{spec}", "--set", "run.steps"], "--set"),
-    (["query", "drop table runs"], "only SELECT"),
-    (["query", "select * from nowhere"], "nowhere"),
-    (["query", "select 1", "--format", "xml"], "--format"),
-    (["show", "no-such-experiment"], "no experiment"),
-    (["list", "planets"], "what"),
-    (["run", "sgd-risk-curves", "--scale", "huge"], "--scale"),
-])
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["run", "nonexistent.toml"], "target"),
+        (["run", "{spec}", "--set", "problem.dim=-3"], "problem.dim"),
+        (["run", "{spec}", "--set", "optimizer.name=sgdd"], "optimizer.name"),
+        (["run", "{spec}", "--set", "run.steps"], "--set"),
+        (["query", "drop table runs"], "only SELECT"),
+        (["query", "select * from nowhere"], "nowhere"),
+        (["query", "select 1", "--format", "xml"], "--format"),
+        (["show", "no-such-experiment"], "no experiment"),
+        (["list", "planets"], "what"),
+        (["run", "sgd-risk-curves", "--scale", "huge"], "--scale"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(store, args, field):
     args = [a.replace("{spec}", str(store / "spec.toml")) for a in args]
     result = invoke(store, *args)
@@ -88,8 +91,21 @@ def test_bad_input_is_one_line_and_exit_2(store, args, field):
 
 
 def test_predict_prints_and_writes_csv(tmp_path):
-    out = CliRunner().invoke(app, ["predict", "sgd_least_squares", "--param", "dim=50", "--param",
-                                   "learning_rate=0.5", "--steps", "100", "--points", "5"])
+    out = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "sgd_least_squares",
+            "--param",
+            "dim=50",
+            "--param",
+            "learning_rate=0.5",
+            "--steps",
+            "100",
+            "--points",
+            "5",
+        ],
+    )
     assert out.exit_code == 0, out.output
     lines = out.output.strip().splitlines()
     assert lines[0].split() == ["step", "risk", "excess_risk"] and lines[1].split()[:2] == ["0", "0.5"]
@@ -113,9 +129,19 @@ def test_summary_table_matches_per_group_means_and_cuts_long_tables():
 
     rng = np.random.default_rng(0)
     lrs, widths = np.geomspace(0.01, 1.0, 10), [4, 8, 16]
-    rows = [{"lr": lr, "width": w, "seed": s, "status": "diverged" if (lr > 0.5 and s == 0) else "ok",
-             "final_loss": rng.normal(), "final_gnorm": rng.normal()}
-            for lr in lrs for w in widths for s in range(3)]
+    rows = [
+        {
+            "lr": lr,
+            "width": w,
+            "seed": s,
+            "status": "diverged" if (lr > 0.5 and s == 0) else "ok",
+            "final_loss": rng.normal(),
+            "final_gnorm": rng.normal(),
+        }
+        for lr in lrs
+        for w in widths
+        for s in range(3)
+    ]
     runs = pd.DataFrame(rows)
     runs.loc[runs["status"] != "ok", "final_loss"] = np.inf
     table = _summary_table(runs, "t", max_rows=100)
@@ -125,7 +151,7 @@ def test_summary_table_matches_per_group_means_and_cuts_long_tables():
     for cells, ((lr, w), members) in zip(printed, runs.groupby(["lr", "width"]), strict=True):
         ok = members[members["status"] == "ok"]
         assert cells[-4:-2] == [str(len(members)), str(len(members) - len(ok))]
-        assert cells[-2] == f"{ok['final_loss'].mean():.4g}"   # the diverged run's inf is left out
+        assert cells[-2] == f"{ok['final_loss'].mean():.4g}"  # the diverged run's inf is left out
         assert cells[:2] == [f"{lr:.4g}", str(w)]
     cut = _table_rows(_summary_table(runs, "t", max_rows=10))
     assert len(cut) == 11 and cut[5][0] == "… 20 more"
@@ -140,4 +166,4 @@ def test_summary_table_prints_close_axis_values_apart():
     lrs = [85.8512, 85.8519, 85.8526]
     runs = pd.DataFrame({"lr": lrs, "status": ["ok"] * 3, "final_loss": [1.0, 2.0, 3.0]})
     printed = [row[0] for row in _table_rows(_summary_table(runs, "zoom"))]
-    assert printed == ["85.851", "85.852", "85.853"]          # five digits keep them apart; four would not
+    assert printed == ["85.851", "85.852", "85.853"]  # five digits keep them apart; four would not

@@ -21,8 +21,14 @@ COUNT = "import descentlab, jax; print(len(jax.devices()))"
 def devices_seen(**env: str) -> int:
     """The device count a fresh ``import descentlab`` gives under ``env`` (XLA_FLAGS and the override cleared)."""
     base = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", ENVIRONMENT)}
-    done = subprocess.run([sys.executable, "-c", COUNT], env={**base, "JAX_PLATFORMS": "cpu", **env},
-                          capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT],
+        env={**base, "JAX_PLATFORMS": "cpu", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return int(done.stdout.strip())
 
 
@@ -41,8 +47,13 @@ def test_the_users_own_setting_wins():
 
 def test_a_malformed_override_is_one_line_and_exit_2():
     script = "from descentlab.cli import app; app()"
-    done = subprocess.run([sys.executable, "-c", script, "list", "studies"], capture_output=True, text=True,
-                          env={**os.environ, ENVIRONMENT: "many"}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, "list", "studies"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, ENVIRONMENT: "many"},
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: {ENVIRONMENT}: got 'many'; a whole number of host devices >= 1"
 
@@ -52,10 +63,16 @@ def test_results_are_bit_identical_on_one_device_and_on_every_core(tmp_path):
     spec = small_spec_dict(optimizer={"learning_rate": {"grid": [0.1, 0.2, 0.3, 0.5]}}, run={"vmap_width": 2})
     here = run_spec(spec_from_dict(spec), tmp_path / "here")
     for count in (1, 3):
-        script = (f"import descentlab, jax; assert len(jax.devices()) == {count}; from descentlab.engine import "
-                  f"run_spec, spec_from_dict; run_spec(spec_from_dict({spec!r}), {str(tmp_path / str(count))!r})")
-        subprocess.run([sys.executable, "-c", script], check=True, timeout=300,
-                       env={**os.environ, ENVIRONMENT: str(count), "JAX_PLATFORMS": "cpu"})
+        script = (
+            f"import descentlab, jax; assert len(jax.devices()) == {count}; from descentlab.engine import "
+            f"run_spec, spec_from_dict; run_spec(spec_from_dict({spec!r}), {str(tmp_path / str(count))!r})"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script],
+            check=True,
+            timeout=300,
+            env={**os.environ, ENVIRONMENT: str(count), "JAX_PLATFORMS": "cpu"},
+        )
         for table in ("runs", "curves"):
             a = Store(tmp_path / "here").read(here.experiment, table)
             b = Store(tmp_path / str(count)).read(here.experiment, table)

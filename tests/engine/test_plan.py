@@ -12,10 +12,12 @@ from tests.conftest import small_spec_dict
 
 
 def test_float_axes_are_vmapped_and_shape_axes_static():
-    spec = spec_from_dict(small_spec_dict(
-        problem={"dim": {"grid": [8, 16]}, "noise": {"grid": [0.0, 0.1]}},
-        optimizer={"learning_rate": {"logspace": [0.1, 1.0, 3]}},
-    ))
+    spec = spec_from_dict(
+        small_spec_dict(
+            problem={"dim": {"grid": [8, 16]}, "noise": {"grid": [0.0, 0.1]}},
+            optimizer={"learning_rate": {"logspace": [0.1, 1.0, 3]}},
+        )
+    )
     p = Plan.from_spec(spec)
     assert len(p.groups) == 2  # one per dimension
     assert p.n_runs == 2 * 2 * 3 * 3
@@ -26,14 +28,20 @@ def test_float_axes_are_vmapped_and_shape_axes_static():
 
 
 def test_optimizer_name_and_batch_size_axes_are_static():
-    spec = spec_from_dict(small_spec_dict(
-        optimizer={"name": {"grid": ["sgd", "adam"]}, "learning_rate": 0.1},
-        run={"steps": 10, "batch_size": {"grid": [1, 4]}},
-    ))
+    spec = spec_from_dict(
+        small_spec_dict(
+            optimizer={"name": {"grid": ["sgd", "adam"]}, "learning_rate": 0.1},
+            run={"steps": 10, "batch_size": {"grid": [1, 4]}},
+        )
+    )
     p = Plan.from_spec(spec)
     assert len(p.groups) == 4
     assert sorted((g.config["optimizer"]["name"], g.batch_size) for g in p.groups) == [
-        ("adam", 1), ("adam", 4), ("sgd", 1), ("sgd", 4)]
+        ("adam", 1),
+        ("adam", 4),
+        ("sgd", 1),
+        ("sgd", 4),
+    ]
 
 
 def test_run_indices_names_and_seeds():
@@ -69,17 +77,20 @@ def test_runs_are_the_product_of_the_axes_in_written_order():
     vmapped interleaved, a name axis among them), seeds innermost; each run in the group of its static values."""
     import itertools
 
-    spec = spec_from_dict(small_spec_dict(
-        problem={"dim": {"grid": [8, 16]}, "noise": {"grid": [0.0, 0.1, 0.2]}},
-        optimizer={"name": {"grid": ["sgd", "adam"]}, "learning_rate": {"logspace": [0.1, 1.0, 3]}},
-        run={"steps": 10, "seeds": 2, "batch_size": {"grid": [1, 4]}},
-    ))
+    spec = spec_from_dict(
+        small_spec_dict(
+            problem={"dim": {"grid": [8, 16]}, "noise": {"grid": [0.0, 0.1, 0.2]}},
+            optimizer={"name": {"grid": ["sgd", "adam"]}, "learning_rate": {"logspace": [0.1, 1.0, 3]}},
+            run={"steps": 10, "seeds": 2, "batch_size": {"grid": [1, 4]}},
+        )
+    )
     p = Plan.from_spec(spec)
     assert p.axes == ["problem.dim", "problem.noise", "optimizer.name", "optimizer.learning_rate", "run.batch_size"]
     lrs = np.geomspace(0.1, 1.0, 3)
     expected = {}
-    for i, (dim, noise, name, lr, b) in enumerate(itertools.product([8, 16], [0.0, 0.1, 0.2], ["sgd", "adam"],
-                                                                     lrs, [1, 4])):
+    for i, (dim, noise, name, lr, b) in enumerate(
+        itertools.product([8, 16], [0.0, 0.1, 0.2], ["sgd", "adam"], lrs, [1, 4])
+    ):
         for seed in range(2):
             expected[2 * i + seed] = (dim, noise, name, lr, b, seed)
     seen = set()
@@ -99,8 +110,9 @@ def test_runs_are_the_product_of_the_axes_in_written_order():
             assert run.name == f"{name}[dim={dim},noise={noise:.4g},name={name},lr={lr:.4g},batch_size={b},seed={seed}]"
             seen.add(run.index)
         arrays = group.dynamic_arrays_at(group.runs.indices(), np.float64)
-        np.testing.assert_array_equal(arrays["optimizer.learning_rate"],
-                                      [r.swept["optimizer.learning_rate"] for r in runs])
+        np.testing.assert_array_equal(
+            arrays["optimizer.learning_rate"], [r.swept["optimizer.learning_rate"] for r in runs]
+        )
         np.testing.assert_array_equal(group.runs.seeds_of(group.runs.indices()), [r.seed for r in runs])
         assert group.runs[3] == runs[3] and group.runs[-1] == runs[-1] and group.runs[:2] == runs[:2]
     assert seen == set(expected)
@@ -110,8 +122,11 @@ def test_a_ten_million_run_sweep_plans_without_per_run_objects():
     import time
     import tracemalloc
 
-    spec = spec_from_dict(small_spec_dict(
-        optimizer={"learning_rate": {"logspace": [0.01, 1.0, 100_000]}}, run={"steps": 10, "seeds": 100}))
+    spec = spec_from_dict(
+        small_spec_dict(
+            optimizer={"learning_rate": {"logspace": [0.01, 1.0, 100_000]}}, run={"steps": 10, "seeds": 100}
+        )
+    )
     tracemalloc.start()
     start = time.perf_counter()
     p = Plan.from_spec(spec)
@@ -131,8 +146,15 @@ def test_a_probe_whose_capability_the_problem_lacks_is_refused_by_the_plan():
     from descentlab.engine.spec import parse_spec
     from descentlab.params import SpecError
 
-    spec = parse_spec({**small_spec_dict(optimizer={"learning_rate": 0.1}, probes=["metrics", "accuracy"]),
-                       "problem": {"name": "quadratic", "dim": 8}})
-    with pytest.raises(SpecError, match=r"probes\[1\]: got 'accuracy'; needs a problem with a network's outputs, "
-                                        r"predict\(params, inputs\) -> outputs; 'quadratic' has none"):
+    spec = parse_spec(
+        {
+            **small_spec_dict(optimizer={"learning_rate": 0.1}, probes=["metrics", "accuracy"]),
+            "problem": {"name": "quadratic", "dim": 8},
+        }
+    )
+    with pytest.raises(
+        SpecError,
+        match=r"probes\[1\]: got 'accuracy'; needs a problem with a network's outputs, "
+        r"predict\(params, inputs\) -> outputs; 'quadratic' has none",
+    ):
         Plan.from_spec(spec)

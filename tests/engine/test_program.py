@@ -20,8 +20,9 @@ def curves_of(store: Store, experiment: str) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     root = tmp_path_factory.mktemp("store")
-    spec = spec_from_dict(small_spec_dict(optimizer={"learning_rate": {"grid": [0.2, 0.5, 50.0]}},
-                                          run={"chunk_size": 4, "vmap_width": 4}))
+    spec = spec_from_dict(
+        small_spec_dict(optimizer={"learning_rate": {"grid": [0.2, 0.5, 50.0]}}, run={"chunk_size": 4, "vmap_width": 4})
+    )
     summary = run_spec(spec, root)
     return Store(root), spec, summary
 
@@ -80,13 +81,22 @@ def test_sgd_decreases_risk_and_common_random_numbers(stored):
 
 
 def test_float64_and_the_loss_family_of_probes(tmp_path):
-    spec = spec_from_dict(small_spec_dict(
-        run={"steps": 40, "seeds": 2, "dtype": "float64", "checkpoints": 5},
-        probes=["metrics", "loss", "grad_norm", "distance"],
-    ))
+    spec = spec_from_dict(
+        small_spec_dict(
+            run={"steps": 40, "seeds": 2, "dtype": "float64", "checkpoints": 5},
+            probes=["metrics", "loss", "grad_norm", "distance"],
+        )
+    )
     summary = run_spec(spec, tmp_path)
     curves = Store(tmp_path).read(summary.experiment, "curves")
-    assert set(curves.metric) == {"population_risk", "excess_risk", "loss", "suboptimality", "grad_norm",
-                                  "distance_to_optimum", "batch_loss"}
+    assert set(curves.metric) == {
+        "population_risk",
+        "excess_risk",
+        "loss",
+        "suboptimality",
+        "grad_norm",
+        "distance_to_optimum",
+        "batch_loss",
+    }
     assert curves[curves.metric == "batch_loss"].step.min() == 1  # no minibatch before the first step
     assert np.isfinite(curves.value).all()

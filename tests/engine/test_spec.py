@@ -41,8 +41,9 @@ def test_hash_ignores_name_but_not_values():
 
 
 def test_overrides_parse_toml_values():
-    data = apply_overrides(small_spec_dict(), ["run.steps=100", "optimizer.learning_rate={grid=[0.1, 0.3]}",
-                                               "problem.spectrum=isotropic"])
+    data = apply_overrides(
+        small_spec_dict(), ["run.steps=100", "optimizer.learning_rate={grid=[0.1, 0.3]}", "problem.spectrum=isotropic"]
+    )
     spec = spec_from_dict(data)
     assert spec.run.steps == 100 and spec.problem.values()["spectrum"] == "isotropic"
     assert spec.optimizer.values()["learning_rate"] == Sweep(values=(0.1, 0.3))
@@ -78,8 +79,11 @@ BAD = [
     ({"probes": ["sharpnes"]}, "probes[0]", "metrics"),
     ({"probes": [{"k": 3}]}, "probes[0].name", "name"),
     ({"extra_section": {}}, "extra_section", "allowed: name"),
-    ({"run": {"seeds": 1000, "steps": 10}, "optimizer": {"learning_rate": {"linspace": [0.1, 1, 100000]}}},
-     "spec", "at most"),
+    (
+        {"run": {"seeds": 1000, "steps": 10}, "optimizer": {"learning_rate": {"linspace": [0.1, 1, 100000]}}},
+        "spec",
+        "at most",
+    ),
 ]
 
 

@@ -12,12 +12,14 @@ from tests.conftest import small_spec_dict
 
 
 def theory_spec(**theory):
-    return spec_from_dict(small_spec_dict(
-        problem={"dim": 200, "spectrum": "isotropic"},
-        optimizer={"learning_rate": {"grid": [0.3, 1.0]}},
-        run={"steps": 400, "seeds": 32, "checkpoints": 20},
-        theory={"predict": "sgd_least_squares", "kind": "standard_error", "tolerance": 4.0, **theory},
-    ))
+    return spec_from_dict(
+        small_spec_dict(
+            problem={"dim": 200, "spectrum": "isotropic"},
+            optimizer={"learning_rate": {"grid": [0.3, 1.0]}},
+            run={"steps": 400, "seeds": 32, "checkpoints": 20},
+            theory={"predict": "sgd_least_squares", "kind": "standard_error", "tolerance": 4.0, **theory},
+        )
+    )
 
 
 def test_exact_prediction_passes_and_lands_in_the_store(tmp_path):
@@ -37,12 +39,15 @@ def test_a_wrong_prediction_fails(tmp_path):
     assert not bool(verdicts.passed[0]) and verdicts.figure[0] > 10
 
 
-@pytest.mark.parametrize(("theory", "field"), [
-    ({"predict": "nope"}, "theory.predict"),
-    ({"predict": "sgd_least_squares", "kind": "vibes"}, "theory.kind"),
-    ({"predict": "sgd_least_squares", "tolerance": -1}, "theory.tolerance"),
-    ({"predict": "sgd_least_squares", "ode_resolution": 0.1}, "theory.ode_resolution"),
-])
+@pytest.mark.parametrize(
+    ("theory", "field"),
+    [
+        ({"predict": "nope"}, "theory.predict"),
+        ({"predict": "sgd_least_squares", "kind": "vibes"}, "theory.kind"),
+        ({"predict": "sgd_least_squares", "tolerance": -1}, "theory.tolerance"),
+        ({"predict": "sgd_least_squares", "ode_resolution": 0.1}, "theory.ode_resolution"),
+    ],
+)
 def test_bad_theory_sections(theory, field):
     with pytest.raises(SpecError, match=f"^{field}"):
         spec_from_dict(small_spec_dict(theory=theory))

@@ -52,8 +52,9 @@ def example_grads(params):
 
 
 def f_star() -> float:
-    return float(np.mean([sum(0.5 * np.sum(H[k] * (P_STAR[k] - TARGETS[k][i]) ** 2) for k in P_STAR)
-                          for i in range(N)]))
+    return float(
+        np.mean([sum(0.5 * np.sum(H[k] * (P_STAR[k] - TARGETS[k][i]) ** 2) for k in P_STAR) for i in range(N)])
+    )
 
 
 def extras(names: tuple[str, ...], params: Any, key: jax.Array) -> dict[str, Any]:
@@ -69,8 +70,9 @@ def extras(names: tuple[str, ...], params: Any, key: jax.Array) -> dict[str, Any
     return {name: available[name]() for name in names}
 
 
-def run(opt: optax.GradientTransformation, extra_args: tuple[str, ...], params0: Any, steps: int,
-        seed: int = 0) -> tuple[Any, jax.Array]:
+def run(
+    opt: optax.GradientTransformation, extra_args: tuple[str, ...], params0: Any, steps: int, seed: int = 0
+) -> tuple[Any, jax.Array]:
     """``steps`` full-batch updates in one ``lax.scan``; returns (final params, loss per step)."""
     key0 = jax.random.key(seed)
 
@@ -114,8 +116,9 @@ def flatten(params: Any) -> np.ndarray:
     return np.concatenate([np.asarray(params["x"]), np.asarray(params["y"])], axis=-1)
 
 
-def trajectory(opt: optax.GradientTransformation, extra_args: tuple[str, ...], steps: int,
-               params0: Any = None, seed: int = 0) -> np.ndarray:
+def trajectory(
+    opt: optax.GradientTransformation, extra_args: tuple[str, ...], steps: int, params0: Any = None, seed: int = 0
+) -> np.ndarray:
     """Flat float64 iterates x_1 … x_steps (shape (steps, 6)); call inside ``jax.enable_x64()``."""
     params0 = init(jnp.float64) if params0 is None else params0
     key0 = jax.random.key(seed)

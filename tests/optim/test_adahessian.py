@@ -42,7 +42,8 @@ def test_hutchinson_is_unbiased_on_a_non_diagonal_hessian():
     params = {"w": jnp.zeros(5)}
     state = est.init(params)
     draws = jax.vmap(lambda key: est.update(params, state, params, obj_fn=f, key=key)[0]["w"])(
-        jax.random.split(jax.random.key(0), 4000))
+        jax.random.split(jax.random.key(0), 4000)
+    )
     np.testing.assert_allclose(np.asarray(draws.mean(0)), np.diag(np.asarray(hess)), atol=0.25)
     assert np.asarray(draws.std(0)).max() > 0.1  # it is an estimate, not the exact diagonal
 

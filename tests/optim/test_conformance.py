@@ -162,18 +162,24 @@ def test_conformance(name):
         assert p32[k].dtype == jnp.float32, (name, k, p32[k].dtype)
     # Trajectories are compared over their first steps: some methods (sign-based, trust-ratio) never
     # settle at constant step size and amplify rounding differences later on.
-    np.testing.assert_allclose(np.asarray(losses_inj[:, :20]), np.asarray(losses32[:, :20]), rtol=2e-4,
-                               err_msg=f"{name}: inject_hyperparams")
+    np.testing.assert_allclose(
+        np.asarray(losses_inj[:, :20]), np.asarray(losses32[:, :20]), rtol=2e-4, err_msg=f"{name}: inject_hyperparams"
+    )
     assert np.all(np.isfinite(np.asarray(losses32))), name
 
     with jax.enable_x64(True):
-        p64, losses64 = jax.jit(lambda v: q.run(_build(name, **{sweep: v}), entry.extra_args,
-                                                q.init(jnp.float64), case.steps))(jnp.float64(base))
+        p64, losses64 = jax.jit(
+            lambda v: q.run(_build(name, **{sweep: v}), entry.extra_args, q.init(jnp.float64), case.steps)
+        )(jnp.float64(base))
         assert all(p64[k].dtype == jnp.float64 for k in p64), name
         gap64 = _gap(p64)
     if case.same_in_float64:
-        np.testing.assert_allclose(np.asarray(losses32[0, :5]), np.asarray(losses64[:5]), rtol=1e-3,
-                                   err_msg=f"{name}: vmapped float32 lane vs unbatched float64")
+        np.testing.assert_allclose(
+            np.asarray(losses32[0, :5]),
+            np.asarray(losses64[:5]),
+            rtol=1e-3,
+            err_msg=f"{name}: vmapped float32 lane vs unbatched float64",
+        )
     gap32 = _gap({k: v[0] for k, v in p32.items()})
     assert gap32 < case.tol, f"{name}: float32 relative gap {gap32:.3g} after {case.steps} steps (tol {case.tol})"
     assert gap64 < case.tol, f"{name}: float64 relative gap {gap64:.3g} after {case.steps} steps (tol {case.tol})"
@@ -195,8 +201,9 @@ def test_every_float_hyperparameter_may_be_traced(name):
         lr_ = kw.pop("learning_rate", None)
         opt = entry.build(learning_rate=lr_, **kw) if entry.takes_learning_rate else entry.build(**kw)
         params = q.init()
-        u, _ = opt.update(jax.grad(q.loss)(params), opt.init(params), params,
-                          **q.extras(entry.extra_args, params, jax.random.key(0)))
+        u, _ = opt.update(
+            jax.grad(q.loss)(params), opt.init(params), params, **q.extras(entry.extra_args, params, jax.random.key(0))
+        )
         return u
 
     jax.make_jaxpr(one_step)(*[jnp.float32(values[k]) for k in traced])

@@ -62,7 +62,8 @@ def test_noise_has_std_sigma_c_over_b():
 
 def _direct(sigma, q_, steps, delta, accountant):
     event = dp_accounting.SelfComposedDpEvent(
-        dp_accounting.PoissonSampledDpEvent(q_, dp_accounting.GaussianDpEvent(sigma)), steps)
+        dp_accounting.PoissonSampledDpEvent(q_, dp_accounting.GaussianDpEvent(sigma)), steps
+    )
     acc = rdp.RdpAccountant() if accountant == "rdp" else pld.PLDAccountant()
     return acc.compose(event).get_epsilon(delta)
 

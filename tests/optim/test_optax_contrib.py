@@ -65,6 +65,7 @@ def test_sophia_uses_the_engine_key():
     p = {"w": jnp.ones(4)}
     s = opt.init(p)
     g = jax.grad(f)(p)
+
     # z and −z give the same z ⊙ Hz: with 4 coordinates there are 8 distinct probes; 10 keys must show ≥ 2
     def nu(key):
         return opt.update(g, s, p, value_fn=f, key=key)[1][0].nu["w"]

@@ -35,9 +35,15 @@ def test_matches_numpy(eta_hidden, eta_output):
             _, grads = problem.grad(params, data)
             updates, state = opt.update(grads, state, params)
             params = jax.tree_util.tree_map(lambda p, u: p + u, params, updates)
-        w0, w1 = numpy_gd(np.asarray(problem.init(jax.random.PRNGKey(1))["hidden"]),
-                          np.asarray(problem.init(jax.random.PRNGKey(1))["output"]),
-                          np.asarray(data["x"]), np.asarray(data["y"]), eta_hidden, eta_output, 15)
+        w0, w1 = numpy_gd(
+            np.asarray(problem.init(jax.random.PRNGKey(1))["hidden"]),
+            np.asarray(problem.init(jax.random.PRNGKey(1))["output"]),
+            np.asarray(data["x"]),
+            np.asarray(data["y"]),
+            eta_hidden,
+            eta_output,
+            15,
+        )
     np.testing.assert_allclose(np.asarray(params["hidden"]), w0, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.asarray(params["output"]), w1, rtol=1e-10, atol=1e-12)
 

@@ -56,8 +56,10 @@ def test_ntk_probe_of_two_layer_network_matches_explicit_jacobian():
     n, d, m = 10, 3, 7
     x = rng.standard_normal((n, d)).astype(np.float32)
     y = rng.standard_normal(n).astype(np.float32)
-    params0 = {"a": jnp.asarray(rng.standard_normal(m), jnp.float32), "w": jnp.asarray(rng.standard_normal((m, d)),
-                                                                                          jnp.float32)}
+    params0 = {
+        "a": jnp.asarray(rng.standard_normal(m), jnp.float32),
+        "w": jnp.asarray(rng.standard_normal((m, d)), jnp.float32),
+    }
     params = jax.tree_util.tree_map(lambda p: p + 0.3, params0)
     jac = explicit_two_layer_jacobian(np.asarray(params["w"], np.float64), np.asarray(params["a"], np.float64), x)
     jac0 = explicit_two_layer_jacobian(np.asarray(params0["w"], np.float64), np.asarray(params0["a"], np.float64), x)
@@ -67,12 +69,14 @@ def test_ntk_probe_of_two_layer_network_matches_explicit_jacobian():
 
     probe = PROBES.get("ntk").factory(n_probe=n, k=3)
     out, _ = measure(probe, TwoLayer(), params, {"x": jnp.asarray(x), "y": jnp.asarray(y)}, params0=params0)
-    np.testing.assert_allclose([float(out[f"ntk_eig_{i}"]) for i in (1, 2, 3)],
-                               np.linalg.eigvalsh(kernel)[::-1][:3], rtol=1e-4)
+    np.testing.assert_allclose(
+        [float(out[f"ntk_eig_{i}"]) for i in (1, 2, 3)], np.linalg.eigvalsh(kernel)[::-1][:3], rtol=1e-4
+    )
     np.testing.assert_allclose(float(out["ntk_trace"]), np.trace(kernel), rtol=1e-5)
     np.testing.assert_allclose(float(out["ntk_alignment"]), expected_alignment, rtol=1e-4)
-    np.testing.assert_allclose(float(out["ntk_change"]),
-                               np.linalg.norm(kernel - kernel0) / np.linalg.norm(kernel0), rtol=1e-4)
+    np.testing.assert_allclose(
+        float(out["ntk_change"]), np.linalg.norm(kernel - kernel0) / np.linalg.norm(kernel0), rtol=1e-4
+    )
 
 
 def test_alignment_uses_one_hot_integer_labels_and_is_one_for_the_label_kernel():

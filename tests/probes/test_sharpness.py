@@ -68,8 +68,10 @@ def test_sharpness_on_a_neural_loss_matches_dense_hessian():
             hidden = jnp.tanh(batch["x"] @ params["w"])
             return 0.5 * jnp.mean((hidden @ params["a"] - batch["y"]) ** 2)
 
-    params = {"w": jax.random.normal(jax.random.PRNGKey(2), (5, 4)),
-              "a": jax.random.normal(jax.random.PRNGKey(3), (4,))}
+    params = {
+        "w": jax.random.normal(jax.random.PRNGKey(2), (5, 4)),
+        "a": jax.random.normal(jax.random.PRNGKey(3), (4,)),
+    }
     batch = {"x": x, "y": y}
     flat, unravel = jax.flatten_util.ravel_pytree(params)
     dense = np.linalg.eigvalsh(np.asarray(jax.hessian(lambda t: Net().loss(unravel(t), batch))(flat), np.float64))
@@ -93,8 +95,9 @@ def test_preconditioned_sharpness_matches_dense_p_h():
     expected = np.sort(np.linalg.eigvals(p_diag[:, None] * np.asarray(problem.matrix, np.float64)).real)[::-1]
     probe = PROBES.get("preconditioned_sharpness").factory(k=2, iterations=6, b2=0.99, eps=1e-3)
     out, _ = measure(probe, problem, params, opt_state=state)
-    np.testing.assert_allclose([float(out["preconditioned_sharpness_1"]), float(out["preconditioned_sharpness_2"])],
-                               expected[:2], rtol=1e-4)
+    np.testing.assert_allclose(
+        [float(out["preconditioned_sharpness_1"]), float(out["preconditioned_sharpness_2"])], expected[:2], rtol=1e-4
+    )
 
 
 def test_preconditioned_sharpness_reads_injected_b2_and_eps():
@@ -115,8 +118,12 @@ def test_preconditioned_sharpness_reads_injected_b2_and_eps():
 def test_preconditioned_sharpness_is_nan_before_first_update_and_errors_without_adam():
     problem = quadratic([3.0, 1.0])
     opt = optax.adam(0.1)
-    out, _ = measure(PROBES.get("preconditioned_sharpness").factory(iterations=2), problem, jnp.ones(2),
-                     opt_state=opt.init(jnp.ones(2)))
+    out, _ = measure(
+        PROBES.get("preconditioned_sharpness").factory(iterations=2),
+        problem,
+        jnp.ones(2),
+        opt_state=opt.init(jnp.ones(2)),
+    )
     assert np.isnan(float(out["preconditioned_sharpness"]))
     sgd_state = optax.sgd(0.1).init(jnp.ones(2))
     with pytest.raises(ValueError, match="ScaleByAdamState"):

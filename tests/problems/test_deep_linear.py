@@ -32,8 +32,9 @@ def test_population_risk_matches_monte_carlo():
 @pytest.mark.parametrize("width,depth", [(2, 2), (5, 2), (4, 1)])
 def test_f_star_matches_long_gradient_descent(width, depth):
     with jax.enable_x64(True):
-        problem = DeepLinear(dim=4, out_dim=4, width=width, depth=depth, target_rank=4, alpha=0.5, noise=0.2,
-                             init_scale=0.5)
+        problem = DeepLinear(
+            dim=4, out_dim=4, width=width, depth=depth, target_rank=4, alpha=0.5, noise=0.2, init_scale=0.5
+        )
         params = problem.init(jax.random.key(2))
 
         def step(p, _):

@@ -48,8 +48,9 @@ def test_ntk_parameterization_gives_the_same_initial_function():
     ntk = DigitsMLP(width=16, depth=2, n_train=50, init_scale=1.3, parameterization="ntk")
     key = jax.random.key(3)
     x = standard.dataset()["x"]
-    np.testing.assert_allclose(standard.predict(standard.init(key), x), ntk.predict(ntk.init(key), x), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        standard.predict(standard.init(key), x), ntk.predict(ntk.init(key), x), rtol=1e-4, atol=1e-5
+    )
     # but the gradients differ in scale: ntk weights are ~sqrt(fan_in) larger and the gradient smaller
     g_std = jax.grad(standard.loss)(standard.init(key), standard.dataset())["w2"]
     g_ntk = jax.grad(ntk.loss)(ntk.init(key), ntk.dataset())["w2"]

@@ -28,13 +28,15 @@ def test_mean_field_output_matches_numpy():
 
 
 def test_small_rates_train_and_huge_rates_diverge(tmp_path):
-    spec = spec_from_dict({
-        "name": "fractal-tiny",
-        "problem": {"name": "fractal_net", "width": 4, "input_dim": 3},
-        "optimizer": {"name": "layerwise_gd", "eta_hidden": 0.5, "eta_output": {"grid": [0.5, 1e4]}},
-        "sampler": {"name": "full_batch"},
-        "run": {"steps": 200, "checkpoints": 4},
-    })
+    spec = spec_from_dict(
+        {
+            "name": "fractal-tiny",
+            "problem": {"name": "fractal_net", "width": 4, "input_dim": 3},
+            "optimizer": {"name": "layerwise_gd", "eta_hidden": 0.5, "eta_output": {"grid": [0.5, 1e4]}},
+            "sampler": {"name": "full_batch"},
+            "run": {"steps": 200, "checkpoints": 4},
+        }
+    )
     summary = run_spec(spec, tmp_path)
     from descentlab.store import Store
 
@@ -60,19 +62,23 @@ def test_hand_gradient_equals_autodiff_in_float64(activation, width, input_dim, 
         np.testing.assert_allclose(float(loss), float(ref_loss), rtol=1e-14)
         for key in ("hidden", "output"):
             assert grads[key].shape == params[key].shape
-            np.testing.assert_allclose(np.asarray(grads[key]), np.asarray(ref_grads[key]), rtol=1e-12,
-                                       atol=1e-14 * float(np.abs(ref_grads[key]).max()))
+            np.testing.assert_allclose(
+                np.asarray(grads[key]),
+                np.asarray(ref_grads[key]),
+                rtol=1e-12,
+                atol=1e-14 * float(np.abs(ref_grads[key]).max()),
+            )
         # a minibatch (any leading size), and a vmapped sweep of parameters as in the engine
         batch = jax.tree_util.tree_map(lambda a: a[:5], data)
         _, mini = problem.grad(params, batch)
         ref_mini = jax.grad(problem.loss)(params, batch)
-        np.testing.assert_allclose(np.asarray(mini["hidden"]), np.asarray(ref_mini["hidden"]), rtol=1e-12,
-                                   atol=1e-14)
+        np.testing.assert_allclose(np.asarray(mini["hidden"]), np.asarray(ref_mini["hidden"]), rtol=1e-12, atol=1e-14)
         stacked = jax.tree_util.tree_map(lambda a: np.stack([a, -0.5 * a]), params)
         _, batched = jax.vmap(problem.grad, in_axes=(0, None))(stacked, data)
         _, second = problem.grad(jax.tree_util.tree_map(lambda a: a[1], stacked), data)
-        np.testing.assert_allclose(np.asarray(batched["hidden"][1]), np.asarray(second["hidden"]), rtol=1e-12,
-                                   atol=1e-14)
+        np.testing.assert_allclose(
+            np.asarray(batched["hidden"][1]), np.asarray(second["hidden"]), rtol=1e-12, atol=1e-14
+        )
 
 
 def test_predict_takes_any_leading_shape():

@@ -27,14 +27,14 @@ def test_representer_form_matches_the_closed_form_kernel():
         features = np.concatenate([np.ones((7, 1)), np.sqrt(2) * waves], 1) * np.sqrt(np.asarray(problem.eigenvalues))
         theta = features.T @ a
         x = np.linspace(0.0, 6.0, 5)
-        np.testing.assert_allclose(problem.predict(jnp.asarray(theta), jnp.asarray(x)),
-                                   _kernel(x, x_train, 6, 1.5) @ a, rtol=1e-10)
+        np.testing.assert_allclose(
+            problem.predict(jnp.asarray(theta), jnp.asarray(x)), _kernel(x, x_train, 6, 1.5) @ a, rtol=1e-10
+        )
 
 
 def test_population_risk_matches_monte_carlo():
     with jax.enable_x64(True):
-        problem = KernelRegression(n_train=5, n_modes=5, kernel_decay=1.0, target_decay=1.0, noise=0.3,
-                                   init_scale=3.0)
+        problem = KernelRegression(n_train=5, n_modes=5, kernel_decay=1.0, target_decay=1.0, noise=0.3, init_scale=3.0)
         params = problem.init(jax.random.key(0))
         n = 200_000
         k_x, k_e = jax.random.split(jax.random.key(1))

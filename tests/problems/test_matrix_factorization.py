@@ -43,8 +43,9 @@ def test_f_star_is_eckart_young_and_gd_reaches_it():
         np.testing.assert_allclose(float(problem.loss(params, problem.dataset())), expected, rtol=1e-6)
         # the loss over all entries is ½‖UVᵀ − M‖²/(mn)
         u, v = np.asarray(params["u"]), np.asarray(params["v"])
-        np.testing.assert_allclose(float(problem.loss(params, problem.dataset())),
-                                   0.5 * np.mean((u @ v.T - observed) ** 2), rtol=1e-10)
+        np.testing.assert_allclose(
+            float(problem.loss(params, problem.dataset())), 0.5 * np.mean((u @ v.T - observed) ** 2), rtol=1e-10
+        )
 
 
 def test_metrics_and_balance_under_small_steps():

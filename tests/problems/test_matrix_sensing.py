@@ -18,8 +18,12 @@ def test_target_and_measurements():
     np.testing.assert_allclose(data["y"], expected, rtol=1e-4, atol=1e-5)
     params = problem.init(jax.random.key(0))
     u = np.asarray(params["u"])
-    np.testing.assert_allclose(problem.predict(params, data["a"][:3]),
-                               [np.trace(u.T @ np.asarray(a) @ u) for a in data["a"][:3]], rtol=1e-4, atol=1e-8)
+    np.testing.assert_allclose(
+        problem.predict(params, data["a"][:3]),
+        [np.trace(u.T @ np.asarray(a) @ u) for a in data["a"][:3]],
+        rtol=1e-4,
+        atol=1e-8,
+    )
 
 
 def test_population_risk_matches_fresh_measurements():

@@ -35,8 +35,9 @@ def test_predict_matches_numpy_softmax():
     scores = x @ np.asarray(params["k"])
     weights = np.exp(scores - scores.max(1, keepdims=True))
     weights /= weights.sum(1, keepdims=True)
-    np.testing.assert_allclose(problem.predict(params, x), np.sum(weights * (x @ np.asarray(params["v"])), 1),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        problem.predict(params, x), np.sum(weights * (x @ np.asarray(params["v"])), 1), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_oracle_attends_to_the_signal_and_risk_mc_is_an_unbiased_estimate():

@@ -30,34 +30,63 @@ BASE = {
     "probes": ["metrics"],
 }
 
-NOT_INT = st.one_of(st.text(max_size=5).filter(lambda s: not re.fullmatch(r"\s*[+-]?\d+\s*", s)),
-                    st.lists(st.integers(), max_size=2),
-                    st.floats(allow_nan=False).filter(lambda f: not f.is_integer()),
-                    st.dictionaries(st.sampled_from(["a", "b"]), st.integers(), min_size=1, max_size=1))
-NOT_NUMBER = st.one_of(st.text(max_size=5).filter(lambda s: not re.fullmatch(r"[\d\s.eE+-]*", s) or s.strip() == ""),
-                       st.booleans(), st.lists(st.integers(), max_size=2))
+NOT_INT = st.one_of(
+    st.text(max_size=5).filter(lambda s: not re.fullmatch(r"\s*[+-]?\d+\s*", s)),
+    st.lists(st.integers(), max_size=2),
+    st.floats(allow_nan=False).filter(lambda f: not f.is_integer()),
+    st.dictionaries(st.sampled_from(["a", "b"]), st.integers(), min_size=1, max_size=1),
+)
+NOT_NUMBER = st.one_of(
+    st.text(max_size=5).filter(lambda s: not re.fullmatch(r"[\d\s.eE+-]*", s) or s.strip() == ""),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+)
 NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_<>&\"'", min_size=1, max_size=12)
 
 # (field reported, mutation) pairs; each mutation turns BASE into an invalid spec.
-INT_FIELDS = [("run.steps", "run", "steps"), ("run.seeds", "run", "seeds"), ("problem.dim", "problem", "dim"),
-              ("run.batch_size", "run", "batch_size")]
-FLOAT_FIELDS = [("optimizer.momentum", "optimizer", "momentum"), ("problem.alpha", "problem", "alpha"),
-                ("problem.noise", "problem", "noise"), ("run.divergence_factor", "run", "divergence_factor")]
-RANGES = [("run.steps", "run", "steps", st.one_of(st.integers(max_value=0), st.integers(min_value=100_000_001))),
-          ("run.seeds", "run", "seeds", st.one_of(st.integers(max_value=0), st.integers(min_value=1_000_001))),
-          ("problem.dim", "problem", "dim", st.one_of(st.integers(max_value=0), st.integers(min_value=2_000_001))),
-          ("problem.alpha", "problem", "alpha", st.floats(min_value=10.001, max_value=1e300)),
-          ("problem.low_fraction", "problem", "low_fraction", st.floats(min_value=1.000001, max_value=1e300)),
-          ("problem.noise", "problem", "noise", st.floats(max_value=-1e-9, min_value=-1e300)),
-          ("run.checkpoints", "run", "checkpoints", st.integers(min_value=100_001, max_value=10**12)),
-          ("run.chunk_size", "run", "chunk_size", st.integers(max_value=0))]
+INT_FIELDS = [
+    ("run.steps", "run", "steps"),
+    ("run.seeds", "run", "seeds"),
+    ("problem.dim", "problem", "dim"),
+    ("run.batch_size", "run", "batch_size"),
+]
+FLOAT_FIELDS = [
+    ("optimizer.momentum", "optimizer", "momentum"),
+    ("problem.alpha", "problem", "alpha"),
+    ("problem.noise", "problem", "noise"),
+    ("run.divergence_factor", "run", "divergence_factor"),
+]
+RANGES = [
+    ("run.steps", "run", "steps", st.one_of(st.integers(max_value=0), st.integers(min_value=100_000_001))),
+    ("run.seeds", "run", "seeds", st.one_of(st.integers(max_value=0), st.integers(min_value=1_000_001))),
+    ("problem.dim", "problem", "dim", st.one_of(st.integers(max_value=0), st.integers(min_value=2_000_001))),
+    ("problem.alpha", "problem", "alpha", st.floats(min_value=10.001, max_value=1e300)),
+    ("problem.low_fraction", "problem", "low_fraction", st.floats(min_value=1.000001, max_value=1e300)),
+    ("problem.noise", "problem", "noise", st.floats(max_value=-1e-9, min_value=-1e300)),
+    ("run.checkpoints", "run", "checkpoints", st.integers(min_value=100_001, max_value=10**12)),
+    ("run.chunk_size", "run", "chunk_size", st.integers(max_value=0)),
+]
 
 
 @st.composite
 def malformed(draw):
     spec = copy.deepcopy(BASE)
-    kind = draw(st.sampled_from(["type_int", "type_float", "unknown_name", "unknown_field", "range", "missing",
-                                 "shape", "huge", "sweep", "choice"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "type_int",
+                "type_float",
+                "unknown_name",
+                "unknown_field",
+                "range",
+                "missing",
+                "shape",
+                "huge",
+                "sweep",
+                "choice",
+            ]
+        )
+    )
     if kind == "type_int":
         field, section, key = draw(st.sampled_from(INT_FIELDS))
         spec[section][key] = draw(NOT_INT)
@@ -116,14 +145,26 @@ def malformed(draw):
             spec["optimizer"]["momentum"] = {"linspace": [0.0, 0.5, 2]}
             field = "spec"
     elif kind == "sweep":
-        spec["optimizer"]["learning_rate"] = draw(st.sampled_from([
-            {"logspace": [0.0, 1.0, 3]}, {"logspace": [-1.0, 1.0, 3]}, {"grid": []}, {"grid": [0.1, 0.1]},
-            {"range": [0.1, 1.0]}, {"grid": [0.1], "logspace": [0.1, 1.0, 2]}, {"linspace": [0.1, 1.0]},
-            {"linspace": [0.1, 1.0, 2.5]}, {"logspace": ["a", 1.0, 2]}]))
+        spec["optimizer"]["learning_rate"] = draw(
+            st.sampled_from(
+                [
+                    {"logspace": [0.0, 1.0, 3]},
+                    {"logspace": [-1.0, 1.0, 3]},
+                    {"grid": []},
+                    {"grid": [0.1, 0.1]},
+                    {"range": [0.1, 1.0]},
+                    {"grid": [0.1], "logspace": [0.1, 1.0, 2]},
+                    {"linspace": [0.1, 1.0]},
+                    {"linspace": [0.1, 1.0, 2.5]},
+                    {"logspace": ["a", 1.0, 2]},
+                ]
+            )
+        )
         field = "optimizer.learning_rate"
     else:
-        spec["problem"]["spectrum"] = draw(NAME.filter(lambda s: s not in
-                                                       ("isotropic", "power_law", "zero_one", "two_level", "custom")))
+        spec["problem"]["spectrum"] = draw(
+            NAME.filter(lambda s: s not in ("isotropic", "power_law", "zero_one", "two_level", "custom"))
+        )
         field = "problem.spectrum"
     return spec, field
 

@@ -47,6 +47,7 @@ SEARCH = SPEC.replace("learning_rate = 0.1", "learning_rate = {logspace = [0.01,
 @contextlib.contextmanager
 def alarm(seconds: int):
     """Fail (instead of hanging the suite) when the body runs past ``seconds``."""
+
     def _raise(*_):
         raise TimeoutError(f"no answer within {seconds} s")
 
@@ -84,9 +85,12 @@ def write(folder: Path, text: str, name: str = "spec.toml") -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Rich markup in user strings: printed as written, never interpreted (a crash before the fix)
 
-MARKUP = st.builds(lambda a, tag, b: f"{a}[{tag}]{b}", st.text(alphabet="ab /", max_size=3),
-                   st.sampled_from(["/x", "/", "/bold", "bold red", "link=file:///etc", "#", "/]"]),
-                   st.text(alphabet="ab]/[", max_size=3))
+MARKUP = st.builds(
+    lambda a, tag, b: f"{a}[{tag}]{b}",
+    st.text(alphabet="ab /", max_size=3),
+    st.sampled_from(["/x", "/", "/bold", "bold red", "link=file:///etc", "#", "/]"]),
+    st.text(alphabet="ab]/[", max_size=3),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -100,8 +104,14 @@ def test_markup_in_user_strings_is_printed_as_written(tmp_path, text, where):
         "set": (["run", spec, "--set", f"problem.spectrum={text}", "--no-report"], "problem.spectrum"),
         "target": (["run", text], "target"),
         "option": (["run", "sgd-risk-curves", "--option", f"{text}=1", "--no-report"], "--option"),
-        "theory": (["run", write(tmp_path, THEORY.replace('"sgd_least_squares"', repr(text).replace("'", '"'))),
-                    "--no-report"], "theory.predict"),
+        "theory": (
+            [
+                "run",
+                write(tmp_path, THEORY.replace('"sgd_least_squares"', repr(text).replace("'", '"'))),
+                "--no-report",
+            ],
+            "theory.predict",
+        ),
     }[where]
     with alarm(60):
         result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), *args])
@@ -123,6 +133,7 @@ def test_a_name_with_markup_and_mathtext_runs_and_reports(tmp_path):
 
 # ---------------------------------------------------------------------------------------------------------------
 # Deep nesting (a RecursionError before the fix)
+
 
 @pytest.mark.parametrize("depth", [33, 100, 600, 5000])
 @pytest.mark.parametrize("where", ["toml-array", "toml-table", "set-array", "set-table"])
@@ -155,13 +166,14 @@ LATE_CRASHES = [
     (['probes=["metrics", "metrics"]'], "probes"),
     ([], "problem.target_rank", 'name = "deep_linear"\ndim = 8\ntarget_rank = 9\n'),
     ([], "problem.heads", 'name = "modular_addition"\nmodel = "transformer"\nheads = 3\nembed_dim = 32\n'),
-    (["name=\"$\\\\frac{$\\ttab\""], "name"),
+    (['name="$\\\\frac{$\\ttab"'], "name"),
 ]
 LATE_CRASHES = [(*case, None) if len(case) == 2 else case for case in LATE_CRASHES]
 
 
-@pytest.mark.parametrize(("sets", "field", "problem"), LATE_CRASHES,
-                         ids=[c[1] + str(i) for i, c in enumerate(LATE_CRASHES)])
+@pytest.mark.parametrize(
+    ("sets", "field", "problem"), LATE_CRASHES, ids=[c[1] + str(i) for i, c in enumerate(LATE_CRASHES)]
+)
 def test_values_that_crashed_late_are_refused_before_the_store(tmp_path, sets, field, problem):
     args = ["run", write(tmp_path, SPEC if problem is None else with_problem(problem))]
     for item in sets:
@@ -169,10 +181,15 @@ def test_values_that_crashed_late_are_refused_before_the_store(tmp_path, sets, f
     refused(tmp_path, [*args, "--no-report"], field)
 
 
-THEORY_CASES = [('theory.curve="nope"', "theory.curve"), ('theory.metric="nope"', "theory.metric"),
-                ("theory.tolerance=nan", "theory.tolerance"), ("theory.tolerance=-1", "theory.tolerance"),
-                ('theory.kind="nope"', "theory.kind"), ('theory.predict="nope"', "theory.predict"),
-                ("theory.curve=3", "theory.curve")]
+THEORY_CASES = [
+    ('theory.curve="nope"', "theory.curve"),
+    ('theory.metric="nope"', "theory.metric"),
+    ("theory.tolerance=nan", "theory.tolerance"),
+    ("theory.tolerance=-1", "theory.tolerance"),
+    ('theory.kind="nope"', "theory.kind"),
+    ('theory.predict="nope"', "theory.predict"),
+    ("theory.curve=3", "theory.curve"),
+]
 
 
 @pytest.mark.parametrize(("item", "field"), THEORY_CASES)
@@ -207,6 +224,7 @@ def test_memory_bombs_are_refused_with_what_fits(tmp_path, sets, field, problem)
 # ---------------------------------------------------------------------------------------------------------------
 # Bad targets and options
 
+
 def test_bad_targets_are_refused_without_hanging(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -219,19 +237,22 @@ def test_bad_targets_are_refused_without_hanging(tmp_path):
     refused(tmp_path, ["run", write(tmp_path, "\x00\xff not toml")], "spec")
 
 
-@pytest.mark.parametrize(("args", "field"), [
-    (["predict", "gd_quadratic", "--csv", "."], "--csv"),
-    (["predict", "gd_quadratic", "--csv", "/no/such/folder/x.csv"], "--csv"),
-    (["predict", "gd_quadratic", "--steps", str(10**18)], "--steps"),
-    (["predict", "gd_quadratic", "--points", str(10**9)], "--points"),
-    (["predict", "gd_quadratic", "--steps", "abc"], "Invalid value"),
-    (["run", "sgd-risk-curves", "--option", "resolution=abc", "--no-report"], "--option"),
-    (["run", "sgd-risk-curves", "--option", "zzz=1", "--no-report"], "--option"),
-    (["run", "sgd-risk-curves", "--option", "a=1\nb=2", "--no-report"], "--option"),
-    (["run", "sgd-risk-curves", "--scale", "huge", "--no-report"], "--scale"),
-    (["run", "sgd-risk-curves", "--executor", "gpu", "--no-report"], "--executor"),
-    (["run", "--executor", "ray", "--address", "127.0.0.1:1", "sgd-risk-curves"], "--address"),
-])
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["predict", "gd_quadratic", "--csv", "."], "--csv"),
+        (["predict", "gd_quadratic", "--csv", "/no/such/folder/x.csv"], "--csv"),
+        (["predict", "gd_quadratic", "--steps", str(10**18)], "--steps"),
+        (["predict", "gd_quadratic", "--points", str(10**9)], "--points"),
+        (["predict", "gd_quadratic", "--steps", "abc"], "Invalid value"),
+        (["run", "sgd-risk-curves", "--option", "resolution=abc", "--no-report"], "--option"),
+        (["run", "sgd-risk-curves", "--option", "zzz=1", "--no-report"], "--option"),
+        (["run", "sgd-risk-curves", "--option", "a=1\nb=2", "--no-report"], "--option"),
+        (["run", "sgd-risk-curves", "--scale", "huge", "--no-report"], "--scale"),
+        (["run", "sgd-risk-curves", "--executor", "gpu", "--no-report"], "--executor"),
+        (["run", "--executor", "ray", "--address", "127.0.0.1:1", "sgd-risk-curves"], "--address"),
+    ],
+)
 def test_bad_options_are_refused(tmp_path, args, field):
     if field == "Invalid value":  # Click's own type check, through the same one-line path
         result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), *args])
@@ -246,11 +267,20 @@ def test_study_options_with_a_spec_file_are_refused(tmp_path, flags):
     refused(tmp_path, ["run", write(tmp_path, SPEC), *flags], flags[0])
 
 
-@pytest.mark.parametrize(("extra", "field"), [
-    ('seed = "x"', "search.seed"), ("out = 5", "search.out"), ('metric = "nope"', "search.metric"),
-    ("n = 0", "search.n"), ('method = "zz"', "search.method"), ('mode = "up"', "search.mode"),
-    ('out = "/tmp/elsewhere"', "search.out"), ('out = "../up"', "search.out"), ("top = 0", "search.top"),
-])
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ('seed = "x"', "search.seed"),
+        ("out = 5", "search.out"),
+        ('metric = "nope"', "search.metric"),
+        ("n = 0", "search.n"),
+        ('method = "zz"', "search.method"),
+        ('mode = "up"', "search.mode"),
+        ('out = "/tmp/elsewhere"', "search.out"),
+        ('out = "../up"', "search.out"),
+        ("top = 0", "search.top"),
+    ],
+)
 def test_bad_search_options_are_refused_before_a_rung_runs(tmp_path, extra, field):
     refused(tmp_path, ["sweep", write(tmp_path, SEARCH + extra + "\n")], field)
 
@@ -259,13 +289,20 @@ def test_bad_search_options_are_refused_before_a_rung_runs(tmp_path, extra, fiel
 # Nonsense that used to be accepted silently
 
 NONSENSE = [
-    ('run.steps="10"', "run.steps"), ("run.steps=true", "run.steps"), ("run.seeds=2.0", "run.seeds"),
-    ('run.dtype="float16"', "run.dtype"), ("optimizer.learning_rate={grid=[1, 1.0]}", "optimizer.learning_rate"),
-    ("optimizer.learning_rate={grid=[0.1, 0.1]}", "optimizer.learning_rate"), ("optimizer.momentum=1.5", "optimizer"),
+    ('run.steps="10"', "run.steps"),
+    ("run.steps=true", "run.steps"),
+    ("run.seeds=2.0", "run.seeds"),
+    ('run.dtype="float16"', "run.dtype"),
+    ("optimizer.learning_rate={grid=[1, 1.0]}", "optimizer.learning_rate"),
+    ("optimizer.learning_rate={grid=[0.1, 0.1]}", "optimizer.learning_rate"),
+    ("optimizer.momentum=1.5", "optimizer"),
     ("optimizer.learning_rate={logspace=[0.1, 0.1000000000001, 3]}", "optimizer.learning_rate"),
-    ('problem.spectrum="custom"\x00', "--set"), ("a=1\nb=2", "--set"),
-    ("problem.noise=-0.0001", "problem.noise"), ("run.checkpoints=[]", "run.checkpoints"),
-    ("run.divergence_factor=nan", "run"), ("optimizer.learning_rate=inf", "optimizer.learning_rate"),
+    ('problem.spectrum="custom"\x00', "--set"),
+    ("a=1\nb=2", "--set"),
+    ("problem.noise=-0.0001", "problem.noise"),
+    ("run.checkpoints=[]", "run.checkpoints"),
+    ("run.divergence_factor=nan", "run"),
+    ("optimizer.learning_rate=inf", "optimizer.learning_rate"),
 ]
 
 
@@ -275,13 +312,25 @@ def test_nonsense_is_no_longer_accepted(tmp_path, item, field):
 
 
 def test_custom_spectrum_values_must_be_finite(tmp_path):
-    refused(tmp_path, ["run", write(tmp_path, SPEC), "--set", 'problem.spectrum="custom"', "--set",
-                       'problem.spectrum_values="nan,1,1,1,1,1,1,1"', "--no-report"], "problem.spectrum_values")
+    refused(
+        tmp_path,
+        [
+            "run",
+            write(tmp_path, SPEC),
+            "--set",
+            'problem.spectrum="custom"',
+            "--set",
+            'problem.spectrum_values="nan,1,1,1,1,1,1,1"',
+            "--no-report",
+        ],
+        "problem.spectrum_values",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Probes the problem cannot serve, or two probes reporting one metric: refused before the store (they used to be a
 # traceback at trace time, or an error after a `running` row)
+
 
 @pytest.mark.parametrize("probes", ['["metrics", "loss"]', '["accuracy"]', '["metrics", "accuracy"]'])
 def test_probes_the_problem_cannot_serve_are_refused_before_the_store(tmp_path, probes):

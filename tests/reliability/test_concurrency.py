@@ -43,14 +43,25 @@ def test_two_writers_both_complete_and_the_catalog_shows_both_whole(tmp_path):
     assert (experiments["status"] == "complete").all()
     for _, row in experiments.iterrows():
         assert row["experiment"] == spec_from_dict(specs[row["name"]]).content_hash()
-        runs = query(store, f"select count(*) as n, count(distinct run) as d from runs "
-                            f"where experiment = '{row['experiment']}'")
+        runs = query(
+            store, f"select count(*) as n, count(distinct run) as d from runs where experiment = '{row['experiment']}'"
+        )
         assert runs.loc[0, "n"] == runs.loc[0, "d"] == row["n_runs"]
 
 
 def start_with_budget(store: Path, spec: Path, budget_mb: float) -> subprocess.Popen:
-    command = [sys.executable, "-m", "descentlab", "--store", str(store), "run", str(spec), "--no-report",
-               "--set", f"run.memory_budget_mb={budget_mb}"]
+    command = [
+        sys.executable,
+        "-m",
+        "descentlab",
+        "--store",
+        str(store),
+        "run",
+        str(spec),
+        "--no-report",
+        "--set",
+        f"run.memory_budget_mb={budget_mb}",
+    ]
     return subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -65,12 +76,16 @@ def test_two_runs_of_one_spec_with_different_memory_budgets_store_every_run_once
     spec = spec_from_dict(body)
     the_plan = Plan.from_spec(spec)
     cache = ProgramCache(spec, the_plan)
-    (size, width), = chunk_sizes(spec, the_plan, cache).values()
+    ((size, width),) = chunk_sizes(spec, the_plan, cache).values()
     assert size < the_plan.n_runs, "the spec must span several chunks"
     device, host = memory_per_run(spec, cache.program(0))
     budgets = {"roomy": 4096.0, "tight": (size * host + 2 * width * device) / 2**20}
-    calls = {name: blocks_per_call(spec_from_dict({**body, "run": {**body["run"], "memory_budget_mb": mb}}),
-                                   cache.program(0), size, width) for name, mb in budgets.items()}
+    calls = {
+        name: blocks_per_call(
+            spec_from_dict({**body, "run": {**body["run"], "memory_budget_mb": mb}}), cache.program(0), size, width
+        )
+        for name, mb in budgets.items()
+    }
     assert calls["roomy"] > calls["tight"] >= 1
     path = tmp_path / "spec.toml"
     path.write_text(to_toml(body))
@@ -85,5 +100,6 @@ def test_two_runs_of_one_spec_with_different_memory_budgets_store_every_run_once
     assert Store(store).status(spec.content_hash()) == "complete"
     reference = run_spec(spec, tmp_path / "reference").experiment
     for table in ("runs", "curves"):
-        pd.testing.assert_frame_equal(Store(store).read(reference, table),
-                                      Store(tmp_path / "reference").read(reference, table), check_exact=True)
+        pd.testing.assert_frame_equal(
+            Store(store).read(reference, table), Store(tmp_path / "reference").read(reference, table), check_exact=True
+        )

@@ -14,12 +14,14 @@ from descentlab.store import Store
 
 
 def spec(rates, **run):
-    return spec_from_dict({
-        "name": "numerics",
-        "problem": {"name": "least_squares", "dim": 8, "noise": 0.1},
-        "optimizer": {"name": "sgd", "learning_rate": {"grid": rates}},
-        "run": {"steps": 40, "seeds": 2, "checkpoints": 4, "vmap_width": 8, **run},
-    })
+    return spec_from_dict(
+        {
+            "name": "numerics",
+            "problem": {"name": "least_squares", "dim": 8, "noise": 0.1},
+            "optimizer": {"name": "sgd", "learning_rate": {"grid": rates}},
+            "run": {"steps": 40, "seeds": 2, "checkpoints": 4, "vmap_width": 8, **run},
+        }
+    )
 
 
 def test_overflowing_runs_do_not_touch_their_neighbours_and_are_flagged(tmp_path):
@@ -35,8 +37,9 @@ def test_overflowing_runs_do_not_touch_their_neighbours_and_are_flagged(tmp_path
     assert (diverged["divergence_step"] >= 0).all()
     healthy_a = a[a.optimizer_learning_rate <= 0.2].sort_values("run")
     healthy_b = b[b.optimizer_learning_rate <= 0.2].sort_values("run")
-    np.testing.assert_array_equal(healthy_a["final_population_risk"].to_numpy(),
-                                  healthy_b["final_population_risk"].to_numpy())
+    np.testing.assert_array_equal(
+        healthy_a["final_population_risk"].to_numpy(), healthy_b["final_population_risk"].to_numpy()
+    )
     assert np.isfinite(healthy_a["final_population_risk"]).all()
     page = write_report(store, bad.experiment).read_text()
     assert 'id="diverged"' in page and "4 of 8 runs diverged" in page
@@ -58,15 +61,21 @@ def test_float64_on_request(tmp_path):
 
 def test_spec_strings_are_escaped_in_the_report(tmp_path):
     evil = '<script>alert("x")</script>'
-    spec_ = spec_from_dict({
-        "name": f"n{evil}",
-        "description": f'<img src=x onerror="{evil}">',
-        "problem": {"name": "fractal_net", "width": 3, "input_dim": 2},
-        "optimizer": {"name": "layerwise_gd", "eta_hidden": 0.1, "eta_output": {"grid": [0.1, 0.2]},
-                      "output_keys": f"output,{evil}"},
-        "sampler": {"name": "full_batch"},
-        "run": {"steps": 5, "checkpoints": 2},
-    })
+    spec_ = spec_from_dict(
+        {
+            "name": f"n{evil}",
+            "description": f'<img src=x onerror="{evil}">',
+            "problem": {"name": "fractal_net", "width": 3, "input_dim": 2},
+            "optimizer": {
+                "name": "layerwise_gd",
+                "eta_hidden": 0.1,
+                "eta_output": {"grid": [0.1, 0.2]},
+                "output_keys": f"output,{evil}",
+            },
+            "sampler": {"name": "full_batch"},
+            "run": {"steps": 5, "checkpoints": 2},
+        }
+    )
     store = Store(tmp_path)
     summary = run_spec(spec_, store)
     page = write_report(store, summary.experiment).read_text()
@@ -87,8 +96,13 @@ def test_query_cannot_write_into_the_store(tmp_path):
     run_spec(spec([0.1]), store)
     before = _digest(store.root)
     target = store.root / "leak.csv"
-    for sql in (f"COPY (select * from runs) TO '{target}'", "CREATE TABLE t AS SELECT 1",
-                f"ATTACH '{store.root / 'x.db'}' AS x", "select 1; drop view runs", "INSTALL httpfs"):
+    for sql in (
+        f"COPY (select * from runs) TO '{target}'",
+        "CREATE TABLE t AS SELECT 1",
+        f"ATTACH '{store.root / 'x.db'}' AS x",
+        "select 1; drop view runs",
+        "INSTALL httpfs",
+    ):
         result = CliRunner().invoke(app, ["--store", str(store.root), "query", sql])
         assert result.exit_code == 2, (sql, result.output)
         assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1

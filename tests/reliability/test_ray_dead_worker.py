@@ -36,8 +36,9 @@ from descentlab.store import Store, query
 ray = pytest.importorskip("ray")
 
 INSIDE = "DESCENTLAB_INSIDE_LOOPBACK_NAMESPACE"
-inside_only = pytest.mark.skipif(os.environ.get(INSIDE) != "1",
-                                 reason="runs inside the loopback-only namespace made by test_ray_on_loopback_only")
+inside_only = pytest.mark.skipif(
+    os.environ.get(INSIDE) != "1", reason="runs inside the loopback-only namespace made by test_ray_on_loopback_only"
+)
 
 SPEC = {
     "name": "ray-dead-worker",
@@ -54,8 +55,21 @@ def test_ray_on_loopback_only(tmp_path):
     reason = unavailable_reason()
     if reason is not None:
         pytest.skip(reason)
-    command = loopback_command([sys.executable, "-m", "pytest", __file__, "-k", "inside", "-q", "-p",
-                                "no:cacheprovider", "--basetemp", str(tmp_path / "inside")])
+    command = loopback_command(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            __file__,
+            "-k",
+            "inside",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--basetemp",
+            str(tmp_path / "inside"),
+        ]
+    )
     done = subprocess.run(command, env={**os.environ, INSIDE: "1"}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     assert "4 passed" in done.stdout, done.stdout[-3000:]
@@ -73,8 +87,13 @@ def _ray_cli() -> str:
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([_ray_cli(), "start", "--block", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [_ray_cli(), "start", "--block", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
@@ -101,8 +120,18 @@ def cluster():
     saved = {k: os.environ.get(k) for k in settings}
     os.environ.update(settings)  # the driver (this process) must agree with the nodes
     env = dict(os.environ)
-    head = _start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=1",
-                   "--include-dashboard=false", f"--temp-dir={temp}", "--disable-usage-stats"], env)
+    head = _start(
+        [
+            "--head",
+            f"--port={port}",
+            "--node-ip-address=127.0.0.1",
+            "--num-cpus=1",
+            "--include-dashboard=false",
+            f"--temp-dir={temp}",
+            "--disable-usage-stats",
+        ],
+        env,
+    )
     worker = None
     try:
         deadline = time.monotonic() + 120
@@ -179,8 +208,7 @@ def test_inside_sweep_survives_a_dead_worker(cluster, tmp_path):
             _kill_group(worker)
             worker.wait(timeout=30)
 
-    summary = run_spec(spec, tmp_path / "ray", executor=RayExecutor(address=address, max_retries=5),
-                       progress=progress)
+    summary = run_spec(spec, tmp_path / "ray", executor=RayExecutor(address=address, max_retries=5), progress=progress)
     assert killed and killed["at"] < 64, "the worker must die in the middle of the sweep"
     deadline = time.monotonic() + 60
     while _alive_nodes() > 1 and time.monotonic() < deadline:

@@ -105,8 +105,10 @@ def test_search_out_in_a_file_may_not_leave_its_folder(tmp_path, out):
     spec_file = tmp_path / "specs" / "s.toml"
     spec_file.parent.mkdir()
     value = f'"{out}"' if isinstance(out, str) else str(out)
-    spec_file.write_text(f'[search]\nout = {value}\n[problem]\nname = "least_squares"\ndim = 4\n'
-                         '[optimizer]\nname = "sgd"\nlearning_rate = {logspace = [0.01, 1.0, 3]}\n[run]\nsteps = 5\n')
+    spec_file.write_text(
+        f'[search]\nout = {value}\n[problem]\nname = "least_squares"\ndim = 4\n'
+        '[optimizer]\nname = "sgd"\nlearning_rate = {logspace = [0.01, 1.0, 3]}\n[run]\nsteps = 5\n'
+    )
     with pytest.raises(SpecError, match=r"search\.out"):
         load_search_file(spec_file)
     result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), "sweep", str(spec_file)])

@@ -11,8 +11,16 @@ from tests.report.conftest import build_experiment
 
 @pytest.fixture
 def two(synthetic_store):
-    build_experiment(synthetic_store, experiment="bbbb000000000000", name="other", lrs=[0.1, 0.4], momenta=[0.0],
-                     probes=False, theory=False, scale=2.0)
+    build_experiment(
+        synthetic_store,
+        experiment="bbbb000000000000",
+        name="other",
+        lrs=[0.1, 0.4],
+        momenta=[0.0],
+        probes=False,
+        theory=False,
+        scale=2.0,
+    )
     return synthetic_store
 
 

@@ -22,8 +22,11 @@ def dashed(ax) -> list:
 @pytest.fixture
 def data(synthetic_store):
     experiment = synthetic_store.experiments()[0]
-    return (synthetic_store.read(experiment, "runs"), synthetic_store.read(experiment, "curves"),
-            synthetic_store.theory(experiment))
+    return (
+        synthetic_store.read(experiment, "runs"),
+        synthetic_store.read(experiment, "curves"),
+        synthetic_store.theory(experiment),
+    )
 
 
 def test_learning_curves_facets_colours_theory_and_log_axes(data):
@@ -52,22 +55,29 @@ def test_many_numeric_values_use_a_colorbar_not_a_long_legend():
     steps = np.arange(1, 20)
     lrs = np.geomspace(0.01, 1.0, 15)
     runs = pd.DataFrame({"run": range(15), "seed": 0, "status": "ok", "optimizer_learning_rate": lrs})
-    curves = pd.DataFrame([{"run": r, "step": int(t), "metric": "loss", "value": 1.0 / (1 + lr * t)}
-                           for r, lr in enumerate(lrs) for t in steps])
+    curves = pd.DataFrame(
+        [
+            {"run": r, "step": int(t), "metric": "loss", "value": 1.0 / (1 + lr * t)}
+            for r, lr in enumerate(lrs)
+            for t in steps
+        ]
+    )
     fig = F.learning_curves(runs, curves, "loss")
     ax = fig.axes[0]
     assert len([ln for ln in ax.get_lines() if len(ln.get_xdata())]) == 15
     assert len(labelled_lines(ax)) <= F.MAX_LEGEND
-    assert any(a.get_ylabel() == "learning rate η" or a.get_xlabel() == "learning rate η" for a in fig.axes[1:]), \
+    assert any(a.get_ylabel() == "learning rate η" or a.get_xlabel() == "learning rate η" for a in fig.axes[1:]), (
         "a colorbar labelled with the swept axis"
+    )
     assert ax.get_legend() is None or len(ax.get_legend().get_texts()) <= F.MAX_LEGEND
 
 
 def test_categorical_axis_keeps_a_legend_capped_at_ten():
     names = [f"opt{i:02d}" for i in range(14)]
     runs = pd.DataFrame({"run": range(14), "seed": 0, "status": "ok", "optimizer_name": names})
-    curves = pd.DataFrame([{"run": r, "step": t, "metric": "loss", "value": 1.0 + r / (1 + t)}
-                           for r in range(14) for t in range(1, 6)])
+    curves = pd.DataFrame(
+        [{"run": r, "step": t, "metric": "loss", "value": 1.0 + r / (1 + t)} for r in range(14) for t in range(1, 6)]
+    )
     fig = F.learning_curves(runs, curves, "loss", logy=False)
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert 2 <= len(texts) <= F.MAX_LEGEND and texts[-1] == "name=opt13"
@@ -118,13 +128,18 @@ def test_probe_panels_with_stability_lines(data):
         F.probe_panels(runs, curves[curves.metric == "loss"])
 
 
-@pytest.mark.parametrize(("row", "expected"), [
-    ({"optimizer_learning_rate": 0.5}, (4.0, "2/η")),
-    ({"optimizer_learning_rate": 0.5, "optimizer_momentum": 0.5}, (6.0, "2(1+β)/η")),
-    ({"optimizer_learning_rate": 0.5, "optimizer_momentum": 0.5, "optimizer_nesterov": True},
-     (3.0, "(2+2β)/((1+2β)η)")),
-    ({"optimizer_name": "lbfgs"}, None),
-])
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"optimizer_learning_rate": 0.5}, (4.0, "2/η")),
+        ({"optimizer_learning_rate": 0.5, "optimizer_momentum": 0.5}, (6.0, "2(1+β)/η")),
+        (
+            {"optimizer_learning_rate": 0.5, "optimizer_momentum": 0.5, "optimizer_nesterov": True},
+            (3.0, "(2+2β)/((1+2β)η)"),
+        ),
+        ({"optimizer_name": "lbfgs"}, None),
+    ],
+)
 def test_stability_threshold(row, expected):
     assert F.stability_threshold(pd.Series(row)) == expected
 
@@ -152,7 +167,12 @@ def test_log_axes_get_plain_tick_labels_not_raw_mathtext(tmp_path):
         right.semilogy([0, 1], [0.2, 0.6])  # less than a decade: minor ticks labelled
         F.save(fig, tmp_path, "ticks", formats=("png",))
         fig.canvas.draw()
-        labels = [t.get_text() for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
-                  for t in axis.get_ticklabels(which="both") if t.get_text()]
+        labels = [
+            t.get_text()
+            for ax in fig.axes
+            for axis in (ax.xaxis, ax.yaxis)
+            for t in axis.get_ticklabels(which="both")
+            if t.get_text()
+        ]
     assert labels and not [label for label in labels if "$" in label or "mathdefault" in label], labels
     assert "10⁻³" in labels and "2×10⁻¹" in labels, labels

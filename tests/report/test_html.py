@@ -12,7 +12,7 @@ def test_report_is_self_contained_with_verdict_divergence_and_auto_figures(synth
     path = write_report(synthetic_store, experiment)
     page = path.read_text()
     # nothing is fetched: every image is inline, no external script / stylesheet / font
-    assert not re.search(r'<(script|link|iframe)[^>]+(src|href)=', page)
+    assert not re.search(r"<(script|link|iframe)[^>]+(src|href)=", page)
     assert not re.search(r'src="(?!data:image/png;base64,)', page)
     assert "url(" not in page and "@import" not in page
     # the claim and verdict come before the figures; the diverged count is in the header
@@ -45,8 +45,9 @@ def test_study_figures_get_the_automatic_ones_appended(synthetic_store, tmp_path
     fig, ax = plt.subplots()
     ax.plot([1, 2], [3, 4])
     own = save(fig, tmp_path / "out", "probes", ("png",))  # the study drew its own "probes" figure
-    page = write_report(synthetic_store, experiment, tmp_path / "out", figures=[("mine", own["png"])],
-                        claim="my claim").read_text()
+    page = write_report(
+        synthetic_store, experiment, tmp_path / "out", figures=[("mine", own["png"])], claim="my claim"
+    ).read_text()
     assert "my claim" in page
     assert page.count("<img ") == 3  # its own + heatmap + trainability (its "probes" is not redrawn)
 

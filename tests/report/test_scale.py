@@ -27,17 +27,30 @@ def chunk(runs: np.ndarray) -> tuple[pa.Table, pa.Table]:
     lr, beta = LRS[runs // (SEEDS * len(MOMENTA))], np.asarray(MOMENTA)[runs // SEEDS % len(MOMENTA)]
     diverged = lr / (1 - beta) > 5
     loss = np.exp(-np.outer(lr, STEPS) / 100) * (1 + 0.01 * (runs % SEEDS))[:, None]
-    runs_table = pa.table({
-        "experiment": [EXPERIMENT] * len(runs), "run": runs, "name": [f"r{r}" for r in runs], "group": 0 * runs,
-        "seed": runs % SEEDS, "status": np.where(diverged, "diverged", "ok").tolist(),
-        "divergence_step": pa.array(np.full(len(runs), 10), mask=~diverged), "optimizer_name": ["momentum"] * len(runs),
-        "optimizer_learning_rate": lr, "optimizer_momentum": beta,
-        "final_loss": np.where(diverged, np.nan, loss[:, -1]),
-    })
-    curves_table = pa.table({
-        "experiment": [EXPERIMENT] * loss.size, "run": np.repeat(runs, len(STEPS)), "step": np.tile(STEPS, len(runs)),
-        "metric": ["loss"] * loss.size, "value": loss.reshape(-1),
-    })
+    runs_table = pa.table(
+        {
+            "experiment": [EXPERIMENT] * len(runs),
+            "run": runs,
+            "name": [f"r{r}" for r in runs],
+            "group": 0 * runs,
+            "seed": runs % SEEDS,
+            "status": np.where(diverged, "diverged", "ok").tolist(),
+            "divergence_step": pa.array(np.full(len(runs), 10), mask=~diverged),
+            "optimizer_name": ["momentum"] * len(runs),
+            "optimizer_learning_rate": lr,
+            "optimizer_momentum": beta,
+            "final_loss": np.where(diverged, np.nan, loss[:, -1]),
+        }
+    )
+    curves_table = pa.table(
+        {
+            "experiment": [EXPERIMENT] * loss.size,
+            "run": np.repeat(runs, len(STEPS)),
+            "step": np.tile(STEPS, len(runs)),
+            "metric": ["loss"] * loss.size,
+            "value": loss.reshape(-1),
+        }
+    )
     return runs_table, curves_table
 
 
@@ -48,9 +61,20 @@ def store(tmp_path_factory) -> Store:
     spec = {"name": "many-runs", "optimizer": {"name": "momentum"}, "run": {"steps": int(STEPS[-1]), "seeds": SEEDS}}
     for start in range(0, n_runs, 5000):
         store.write_chunk(EXPERIMENT, f"chunk-{start:06d}", *chunk(np.arange(start, start + 5000)))
-    store.write_experiment(EXPERIMENT, {
-        "experiment": EXPERIMENT, "name": "many-runs", "spec": json.dumps(spec), "created_at": "2025-01-01",
-        "n_runs": n_runs, "status": "complete", "steps": int(STEPS[-1]), "versions": "{}"}, spec)
+    store.write_experiment(
+        EXPERIMENT,
+        {
+            "experiment": EXPERIMENT,
+            "name": "many-runs",
+            "spec": json.dumps(spec),
+            "created_at": "2025-01-01",
+            "n_runs": n_runs,
+            "status": "complete",
+            "steps": int(STEPS[-1]),
+            "versions": "{}",
+        },
+        spec,
+    )
     return store
 
 
@@ -64,8 +88,10 @@ def test_bands_aggregate_only_the_drawn_runs(store):
     assert len(asked[0]) <= drawn * SEEDS < len(runs) / 10
     # a drawn group's band is its seeds' mean and quantiles
     code = bands.table["group"].iloc[0]
-    members = runs[(runs.optimizer_learning_rate == bands.groups.loc[code, "optimizer_learning_rate"])
-                   & (runs.optimizer_momentum == bands.groups.loc[code, "optimizer_momentum"])]
+    members = runs[
+        (runs.optimizer_learning_rate == bands.groups.loc[code, "optimizer_learning_rate"])
+        & (runs.optimizer_momentum == bands.groups.loc[code, "optimizer_momentum"])
+    ]
     curves = read_curves(store, EXPERIMENT, members["run"].to_numpy())
     last = curves[(curves.metric == "loss") & (curves.step == STEPS[-1])]["value"]
     band = bands.band(code, "loss").set_index("step").loc[STEPS[-1]]

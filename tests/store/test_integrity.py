@@ -63,8 +63,11 @@ def reference(tmp_path_factory) -> tuple[Stored, pd.DataFrame, pd.DataFrame]:
     root = tmp_path_factory.mktemp("reference") / "store"
     summary = run_spec(spec_from_dict(SPEC), root)
     store = Store(root)
-    return Stored(root, summary.experiment), store.read(summary.experiment, "runs"), store.read(summary.experiment,
-                                                                                             "curves")
+    return (
+        Stored(root, summary.experiment),
+        store.read(summary.experiment, "runs"),
+        store.read(summary.experiment, "curves"),
+    )
 
 
 # ---- corruptions: each damages a copy and returns (runs SQL may count, a name verify must print) ------------------
@@ -76,6 +79,7 @@ def truncate(name: str) -> Case:
         path = s.chunk() / name
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
         return {12}, s.chunk().name
+
     return corrupt
 
 
@@ -83,6 +87,7 @@ def zero_bytes(name: str) -> Case:
     def corrupt(s: Stored):
         (s.chunk() / name).write_bytes(b"")
         return {12}, s.chunk().name
+
     return corrupt
 
 
@@ -92,6 +97,7 @@ def garbage(name: str, same_size: bool = False) -> Case:
         size = path.stat().st_size
         path.write_bytes((GARBAGE * (size // len(GARBAGE) + 1))[:size] if same_size else GARBAGE)
         return {12}, s.chunk().name
+
     return corrupt
 
 
@@ -99,6 +105,7 @@ def delete(name: str) -> Case:
     def corrupt(s: Stored):
         (s.chunk() / name).unlink()
         return {12}, s.chunk().name
+
     return corrupt
 
 
@@ -106,6 +113,7 @@ def foreign_schema(name: str) -> Case:
     def corrupt(s: Stored):
         pq.write_table(pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]}), s.chunk() / name)
         return {12}, s.chunk().name
+
     return corrupt
 
 
@@ -183,6 +191,7 @@ def experiment_file(corruption: str) -> Case:
         path = s.folder / "experiment.parquet"
         path.unlink() if corruption == "deleted" else path.write_bytes(GARBAGE)
         return {0}, "experiment.parquet"
+
     return corrupt
 
 
@@ -191,6 +200,7 @@ def spec_file(corruption: str) -> Case:
         path = s.folder / "spec.json"
         path.unlink() if corruption == "deleted" else path.write_bytes(b"{ not json")
         return {16}, "spec.json"
+
     return corrupt
 
 
@@ -198,6 +208,7 @@ def garbage_file(name: str) -> Case:
     def corrupt(s: Stored):
         (s.folder / name).write_bytes(GARBAGE)
         return {16}, name
+
     return corrupt
 
 
@@ -355,8 +366,14 @@ def test_read_only_commands_work_on_a_read_only_store(reference, tmp_path):
     script.write_text(READ_ONLY)
     mount = f"mount --bind {stored.root} {stored.root} && mount -o remount,bind,ro {stored.root}"
     command = f"{mount} && {sys.executable} {script} {stored.root} {stored.experiment}"
-    done = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, timeout=300,
-                          env=environment(), cwd=Path(__file__).parents[2])
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment(),
+        cwd=Path(__file__).parents[2],
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.split() == ["show", "0", "query", "0", "verify", "1", "list", "0"]
     assert snapshot(stored.root) == before
@@ -420,11 +437,13 @@ def test_the_memory_budget_changes_neither_chunks_nor_results(tmp_path):
         run_spec(spec, stores[name].root)
     experiment = spec_from_dict(body).content_hash()
     assert experiment == spec_from_dict(tight).content_hash()
-    assert [c.name for c in stores["roomy"].chunk_dirs(experiment)] == \
-        [c.name for c in stores["tight"].chunk_dirs(experiment)]
+    assert [c.name for c in stores["roomy"].chunk_dirs(experiment)] == [
+        c.name for c in stores["tight"].chunk_dirs(experiment)
+    ]
     for table in ("runs", "curves"):
-        pd.testing.assert_frame_equal(stores["roomy"].read(experiment, table), stores["tight"].read(experiment, table),
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(
+            stores["roomy"].read(experiment, table), stores["tight"].read(experiment, table), check_exact=True
+        )
 
 
 def test_status_of_a_live_writer_stays_running(tmp_path):

@@ -28,13 +28,23 @@ def test_three_tables_and_sql(stored):
         assert column in exp.columns
     runs = query(store.root, "select * from runs order by run")
     assert runs.run.tolist() == list(range(6))
-    assert {"name", "seed", "status", "divergence_step", "optimizer_learning_rate", "problem_dim",
-            "final_population_risk"} <= set(runs.columns)
-    joined = query(store.root, """
+    assert {
+        "name",
+        "seed",
+        "status",
+        "divergence_step",
+        "optimizer_learning_rate",
+        "problem_dim",
+        "final_population_risk",
+    } <= set(runs.columns)
+    joined = query(
+        store.root,
+        """
         select r.optimizer_learning_rate as lr, avg(c.value) as risk
         from curves c join runs r using (experiment, run)
         where c.metric = 'population_risk' and c.step = (select max(step) from curves)
-        group by lr order by lr""")
+        group by lr order by lr""",
+    )
     assert joined.lr.tolist() == [0.2, 0.5]
     assert (joined.risk > 0).all()
 
@@ -67,8 +77,12 @@ def test_leftover_temporary_files_are_never_read(stored):
 
 def test_queries_cannot_write(stored):
     store, _, _ = stored
-    for sql in (f"copy (select 1) to '{store.root}/x.csv'", "create table t as select 1",
-                "select 1; select 2", "attach 'x.db'"):
+    for sql in (
+        f"copy (select 1) to '{store.root}/x.csv'",
+        "create table t as select 1",
+        "select 1; select 2",
+        "attach 'x.db'",
+    ):
         with pytest.raises(ReadOnlyQueryError):
             query(store.root, sql)
     assert not (store.root / "x.csv").exists()

@@ -76,7 +76,8 @@ def test_list_controls_names_each_with_what_it_breaks():
 
 
 def test_an_unknown_control_is_one_line_and_exit_2(tmp_path):
-    result = CliRunner().invoke(app, ["--store", str(tmp_path / "s"), "run", "sgd-risk-curves", "--quick",
-                                      "--control", "nope"])
+    result = CliRunner().invoke(
+        app, ["--store", str(tmp_path / "s"), "run", "sgd-risk-curves", "--quick", "--control", "nope"]
+    )
     assert result.exit_code == 2 and result.output.startswith("error: --control: got 'nope'")
     assert not (tmp_path / "s").exists()

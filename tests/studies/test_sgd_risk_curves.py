@@ -56,7 +56,8 @@ def test_verdict_fails_when_labels_are_shuffled_in_the_measurement(outcome, tmp_
         def __init__(self, inner):
             self.runs, self.curves = runs, inner.curves
 
-    analysis = STUDIES.get("sgd-risk-curves")().analyze([Swapped(result.results[0])], tmp_path,
-                                                        StudyOptions(quick=True))
+    analysis = STUDIES.get("sgd-risk-curves")().analyze(
+        [Swapped(result.results[0])], tmp_path, StudyOptions(quick=True)
+    )
     assert not analysis.verdicts[0].passed
     assert np.isfinite(analysis.verdicts[0].figure)

@@ -1,23 +1,30 @@
-"""shuffling at --quick size: floor slopes 1 / 2 / 3, the last iterate's K^-1/2 on ℓ1 regression, and RR's
-floor advantage against n at a fixed step (exponents −2 over with-replacement, −1 over a single shuffle); every
-verdict fails when its claim is broken on purpose."""
+"""shuffling at --quick size: floor slopes 1 / 2 / 3, the last iterate's K^-1/2 on ℓ1 regression, RR's floor
+advantage against n at a fixed step (exponents −2 over with-replacement, −1 over a single shuffle) and its growth
+with n at the step tuned to K epochs when the components' Hessians differ; every verdict fails when its claim is
+broken on purpose."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from descentlab.store import Store
 from descentlab.studies import STUDIES, StudyOptions, run_study
 from descentlab.studies.shuffling import (
     ADVANTAGE_TOLERANCE,
+    GROWTH_TOLERANCE,
+    HESSIAN_SPREAD,
     L1_PROBLEM,
     LAST_ITERATE_SIZES,
     N_SWEEP_SIZES,
     SHUFFLING_SCHEMES,
     Shuffling,
     advantage_exponent,
+    components,
     epoch_map_floors,
+    growth_prediction,
+    tuned_step,
 )
 
 QUICK = StudyOptions(quick=True)
@@ -33,11 +40,22 @@ def part(outcome, name: str):
     return summary[summary.part == name].set_index("sampler")
 
 
-def test_headline_combines_the_three_claims(outcome):
-    headline, floor, last, advantage = outcome.analysis.verdicts
+def sweep(outcome):
+    """The n-sweep experiments' runs and curves together (one experiment per n)."""
+    results = outcome.results[2:]
+    return pd.concat([r.runs for r in results], ignore_index=True), pd.concat([r.curves for r in results])
+
+
+def test_headline_combines_the_four_claims(outcome):
+    headline, floor, last, advantage, growth = outcome.analysis.verdicts
     assert headline.passed and headline.figure == 0.0, headline.line()
-    assert floor.passed and last.passed and advantage.passed
-    for name in ("error-floor slopes pass", "last-iterate exponent pass", "RR advantage vs n pass"):
+    assert floor.passed and last.passed and advantage.passed and growth.passed
+    for name in (
+        "error-floor slopes pass",
+        "last-iterate exponent pass",
+        "RR advantage vs n pass",
+        "RR advantage grows with n pass",
+    ):
         assert name in headline.what, headline.what
 
 
@@ -78,14 +96,14 @@ def with_options(**extra) -> StudyOptions:
 
 def test_fails_with_the_wrong_prediction(outcome, tmp_path):
     analysis = STUDIES.get("shuffling")().analyze(outcome.results, tmp_path, with_options(rr_floor_shift=-1.0))
-    headline, floor, last, advantage = analysis.verdicts
+    headline, floor, last, advantage, growth = analysis.verdicts
     assert not floor.passed and floor.figure > 0.5
-    assert last.passed and advantage.passed and not headline.passed and headline.figure == 1.0
+    assert last.passed and advantage.passed and growth.passed and not headline.passed and headline.figure == 1.0
 
 
 def test_last_iterate_fails_with_a_faster_predicted_rate(outcome, tmp_path):
     analysis = STUDIES.get("shuffling")().analyze(outcome.results, tmp_path, with_options(last_exponent_shift=-0.5))
-    headline, floor, last, _ = analysis.verdicts
+    headline, floor, last, *_ = analysis.verdicts
     assert floor.passed and not last.passed and last.figure > 0.3
     assert not headline.passed and headline.figure == 1.0
 
@@ -121,20 +139,75 @@ def test_rr_advantage_falls_with_n_at_a_fixed_step(outcome):
         assert 0 < row["seed spread"] < row["tolerance"] / 2
 
 
-def test_n_sweep_is_one_static_group_per_n_and_sampler(outcome):
-    runs = outcome.results[2].runs
-    assert sorted(runs.problem_n.unique()) == N_SWEEP_SIZES["quick"]["n"]
-    assert set(runs.sampler_name) == {"with_replacement", "single_shuffle", "random_reshuffling"}
-    assert len(runs) == len(N_SWEEP_SIZES["quick"]["n"]) * 3 * N_SWEEP_SIZES["quick"]["seeds"]
+def test_n_sweep_is_one_experiment_per_n_sharing_its_programs(outcome):
+    """One experiment per n, one static group per sampler; the fixed and the tuned step and both Hessian spreads are
+    vmapped axes; smaller n get proportionally more seeds."""
+    size = N_SWEEP_SIZES["quick"]
+    assert len(outcome.results) == 2 + len(size["n"])
+    for n, result in zip(size["n"], outcome.results[2:], strict=True):
+        runs = result.runs
+        assert set(runs.problem_n) == {n} and runs.group.nunique() == 3
+        assert set(runs.sampler_name) == {"with_replacement", "single_shuffle", "random_reshuffling"}
+        np.testing.assert_allclose(
+            sorted(runs.optimizer_learning_rate.unique()), sorted([size["lr"], tuned_step(n, size["epochs"])])
+        )
+        assert set(runs.problem_hessian_spread) == {0.0, HESSIAN_SPREAD}
+        assert runs.seed.nunique() == size["seeds"] * max(size["n"]) // n
+        assert result.curves.step.max() == n * size["epochs"]
 
 
 def test_advantage_fails_with_the_upper_bounds_exponents(outcome, tmp_path):
     """MKR's neighbourhood bound O(γ²n) would give exponents −1 (over with-replacement) and 0 (over a single
     shuffle): one more than measured on this problem — the verdict must refuse them (only this part is
     re-analysed: the others do not read ``advantage_shift``)."""
-    verdict, table, _ = Shuffling._advantage(outcome.results[2], tmp_path, with_options(advantage_shift=1.0))
+    runs, curves = sweep(outcome)
+    verdict, table, _ = Shuffling._advantage(runs, curves, tmp_path, with_options(advantage_shift=1.0))
     assert not verdict.passed and verdict.figure > 5, verdict.line()
     assert (table["|error|"] > 0.8).all()
+
+
+def test_rr_advantage_grows_with_n_at_the_tuned_step(outcome):
+    """Hessians 1 ± h: the advantage over with-replacement SGD grows with n (exact exponent ≈ 0.78 on this grid,
+    leading order nK/log(nK)); with the shared Hessian at the same steps it does not (≈ −0.12)."""
+    verdict = outcome.analysis.verdicts[4]
+    assert verdict.passed, verdict.line()
+    table = part(outcome, "RR advantage vs n (tuned step)")
+    het = table.loc["with_replacement / random_reshuffling (heterogeneous Hessians)"]
+    shared = table.loc["with_replacement / random_reshuffling (shared Hessians)"]
+    assert het["judged"] and not shared["judged"]
+    assert 0.6 < het["predicted"] < 0.9 and abs(het["fitted"] - het["predicted"]) <= GROWTH_TOLERANCE
+    assert het["ratio at largest n"] > 3 * het["ratio at smallest n"]  # n grows 8-fold, the advantage > 3-fold
+    assert -0.3 < shared["predicted"] < 0 and abs(shared["fitted"] - shared["predicted"]) < GROWTH_TOLERANCE
+    assert 0 < het["seed spread"] < GROWTH_TOLERANCE / 2
+
+
+def test_growth_prediction_is_the_leading_order_law_at_large_k():
+    """At K ≫ n the exact floors approach with-replacement γS/4 over RR's drift term γ²C²/8: the ratio
+    2S/(γC²), which at γ = log(nK)/(nK) is ∝ nK/log(nK)."""
+    n, epochs = 4, 2**16
+    exact = growth_prediction(n, epochs, HESSIAN_SPREAD)
+    curvature, gradient = components(n, HESSIAN_SPREAD)
+    s, c = np.mean(gradient**2, axis=0), np.mean(curvature * gradient, axis=0)
+    step = tuned_step(n, epochs)
+    np.testing.assert_allclose(exact["with_replacement"], np.sum(step * s / 4), rtol=1e-3)
+    np.testing.assert_allclose(exact["random_reshuffling"], np.sum(step**2 * c**2 / 8), rtol=2e-2)
+
+
+def test_growth_fails_when_the_hessians_are_shared_or_the_prediction_is_n_free(outcome, tmp_path):
+    """Read from the shared-Hessian runs (the mechanism removed) or judged against an exponent 0 (the advantage free
+    of n, as with a shared Hessian), the growth verdict fails; it fails too when RR's runs are with-replacement ones
+    (the control ``rr-with-replacement``: the ratio is 1 at every n)."""
+    runs, curves = sweep(outcome)
+    shared, *_ = Shuffling._growth(runs, curves, tmp_path, with_options(growth_hessians="shared"))
+    assert not shared.passed and shared.figure > 0.6, shared.line()
+    table = part(outcome, "RR advantage vs n (tuned step)")
+    predicted = table.loc["with_replacement / random_reshuffling (heterogeneous Hessians)", "predicted"]
+    flat, *_ = Shuffling._growth(runs, curves, tmp_path, with_options(growth_shift=-predicted))
+    assert not flat.passed and flat.figure > 0.6, flat.line()
+    swapped = with_options(rr_sampler="with_replacement")
+    relabelled = Shuffling.relabel(runs[runs.sampler_name != "random_reshuffling"], swapped)
+    control, table, _ = Shuffling._growth(relabelled, curves, tmp_path, swapped)
+    assert not control.passed and abs(table.fitted.iloc[0]) < 1e-9, control.line()
 
 
 def test_fails_when_sampler_labels_are_shuffled(outcome, tmp_path):

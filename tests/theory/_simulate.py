@@ -9,8 +9,15 @@ import numpy as np
 from descentlab.problems.least_squares import LeastSquares
 
 
-def simulate_sgd(problem: LeastSquares, etas: np.ndarray, steps: np.ndarray, seeds: int, batch_size: int = 1,
-                 momentum: float = 0.0, seed: int = 0) -> np.ndarray:
+def simulate_sgd(
+    problem: LeastSquares,
+    etas: np.ndarray,
+    steps: np.ndarray,
+    seeds: int,
+    batch_size: int = 1,
+    momentum: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
     """Population risk after each count in ``steps``, one row per seed (float64)."""
     steps = np.asarray(steps)
     with jax.enable_x64(True):

@@ -9,10 +9,12 @@ import numpy as np
 from descentlab.problems.least_squares import LeastSquares
 
 
-def simulate_adagrad_norm(problem: LeastSquares, eta: float, b0: float, n_steps: int, seeds: int,
-                          batch_size: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def simulate_adagrad_norm(
+    problem: LeastSquares, eta: float, b0: float, n_steps: int, seeds: int, batch_size: int = 1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """(risk, learning rate γ_t = η/b_{t+1}) per step and seed, float64: shape (seeds, n_steps)."""
     with jax.enable_x64(True):
+
         def one(key):
             k_init, k_run = jax.random.split(key)
 
@@ -31,8 +33,9 @@ def simulate_adagrad_norm(problem: LeastSquares, eta: float, b0: float, n_steps:
         return np.asarray(risk), np.asarray(gamma)
 
 
-def simulate_line_search(problem: LeastSquares, n_steps: int, seeds: int, batch_size: int = 1,
-                         seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def simulate_line_search(
+    problem: LeastSquares, n_steps: int, seeds: int, batch_size: int = 1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Idealized exact line search: γ minimises E[R(θ_{t+1}) | θ_t] (known K, e), then an SGD step."""
     with jax.enable_x64(True):
         lam = problem.eigenvalues

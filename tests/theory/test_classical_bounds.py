@@ -74,8 +74,14 @@ def test_gd_strongly_convex_logistic_ridge(factor, holds):
     with np.errstate(over="ignore", invalid="ignore"):
         xs = run_gd(factor / smooth, grad, X0)
     dist = np.sum((xs - x_star) ** 2, axis=1)
-    b = bound("gd_strongly_convex", "distance_sq", smoothness=smooth, strong_convexity=mu,
-              dist0_sq=float(np.sum(x_star**2)), learning_rate=factor / smooth)
+    b = bound(
+        "gd_strongly_convex",
+        "distance_sq",
+        smoothness=smooth,
+        strong_convexity=mu,
+        dist0_sq=float(np.sum(x_star**2)),
+        learning_rate=factor / smooth,
+    )
     assert verdict(dist, b, kind="bound").passed is holds
 
 
@@ -99,12 +105,20 @@ def run_sgd(etas, seeds=400, order="with_replacement", ridge=0.0, seed=1):
     return np.array(xs)  # (T+1, seeds, D)
 
 
-@pytest.mark.parametrize("schedule,factor,holds", [("constant", 0.5, True), ("polynomial", 0.5, True),
-                                                   ("constant", 8.0, False)])
+@pytest.mark.parametrize(
+    "schedule,factor,holds", [("constant", 0.5, True), ("polynomial", 0.5, True), ("constant", 8.0, False)]
+)
 def test_sgd_strongly_convex(schedule, factor, holds):
     gamma = factor / L_MAX
-    p = dict(smoothness=L_MAX, strong_convexity=MU_FULL, dist0_sq=D2, sigma_star_sq=SIGMA_STAR_SQ,
-             learning_rate=gamma, schedule=schedule, t0=50.0)
+    p = dict(
+        smoothness=L_MAX,
+        strong_convexity=MU_FULL,
+        dist0_sq=D2,
+        sigma_star_sq=SIGMA_STAR_SQ,
+        learning_rate=gamma,
+        schedule=schedule,
+        t0=50.0,
+    )
 
     with np.errstate(over="ignore", invalid="ignore"):
         xs = run_sgd(learning_rates(int(STEPS.max()), p))
@@ -123,8 +137,9 @@ def test_sgd_convex_average_iterate(factor, holds):
         avg = np.cumsum(xs[:-1], axis=0) / np.arange(1, xs.shape[0])[:, None, None]
         avg = np.concatenate([xs[:1], avg])  # x̄_t over s < t (x̄_0 := x_0)
         sub = np.mean(f_ls(avg.reshape(-1, D)).reshape(avg.shape[:2]), axis=1)[STEPS] - f_ls(X_STAR)
-    b = bound("sgd_convex", "suboptimality", smoothness=L_MAX, dist0_sq=D2, sigma_star_sq=SIGMA_STAR_SQ,
-              learning_rate=gamma)
+    b = bound(
+        "sgd_convex", "suboptimality", smoothness=L_MAX, dist0_sq=D2, sigma_star_sq=SIGMA_STAR_SQ, learning_rate=gamma
+    )
     assert verdict(sub, b, kind="bound").passed is holds
 
 
@@ -141,8 +156,14 @@ def test_shuffling_strongly_convex(order, factor, holds):
         xs = run_sgd(np.full(int(steps.max()), gamma), seeds=200, order=order, ridge=ridge)
         dist = np.mean(np.sum((xs - x_star) ** 2, axis=2), axis=1)[steps]
     b = PREDICTIONS.get("shuffling_strongly_convex").predict(
-        steps, smoothness=smooth, strong_convexity=ridge, dist0_sq=float(np.sum(x_star**2)), sigma_star_sq=sigma,
-        learning_rate=gamma, n_examples=N)["distance_sq"]
+        steps,
+        smoothness=smooth,
+        strong_convexity=ridge,
+        dist0_sq=float(np.sum(x_star**2)),
+        sigma_star_sq=sigma,
+        learning_rate=gamma,
+        n_examples=N,
+    )["distance_sq"]
     assert verdict(dist, b, kind="bound").passed is holds
 
 
@@ -169,8 +190,14 @@ def test_proximal_gd_lasso(factor, holds):
         dist = np.sum((xs - x_star) ** 2, axis=1)
     d2 = float(np.sum(x_star**2))
     b1 = bound("proximal_gd_convex", "suboptimality", smoothness=L_FULL, dist0_sq=d2, learning_rate=factor / L_FULL)
-    b2 = bound("proximal_gd_strongly_convex", "distance_sq", smoothness=L_FULL, strong_convexity=MU_FULL,
-               dist0_sq=d2, learning_rate=factor / L_FULL)
+    b2 = bound(
+        "proximal_gd_strongly_convex",
+        "distance_sq",
+        smoothness=L_FULL,
+        strong_convexity=MU_FULL,
+        dist0_sq=d2,
+        learning_rate=factor / L_FULL,
+    )
     assert verdict(sub, b1, kind="bound").passed is holds
     assert verdict(dist, b2, kind="bound").passed is holds
 
@@ -178,8 +205,9 @@ def test_proximal_gd_lasso(factor, holds):
 def test_subgradient_l1_regression_and_a_nonconvex_counterexample():
     y = A @ X_TRUE  # f(x) = (1/n)‖Ax − y‖₁, f* = 0 at X_TRUE, G = mean ‖a_i‖
     lipschitz = float(np.mean(np.linalg.norm(A, axis=1)))
-    p = dict(lipschitz=lipschitz, dist0_sq=float(np.sum(X_TRUE**2)), learning_rate=0.5, schedule="polynomial",
-             power=0.5)
+    p = dict(
+        lipschitz=lipschitz, dist0_sq=float(np.sum(X_TRUE**2)), learning_rate=0.5, schedule="polynomial", power=0.5
+    )
     etas = learning_rates(int(STEPS.max()), p)
     x, best, vals = X0.copy(), np.inf, []
     for t in range(int(STEPS.max()) + 1):

@@ -47,14 +47,14 @@ def population_risk(a, q):
 @pytest.mark.parametrize("spectrum", ["isotropic", "zero_one", "power_law"])
 def test_ode_matches_simulated_risk_error_and_overlap(spectrum):
     """d = 1000 in the papers' regime (λ_max → 0: power law with α = 0.5, λ_max ≈ 0.016)."""
-    params = {k: p.default for k, p in PARAMS.items()} | dict(dim=1000, spectrum=spectrum, alpha=0.5,
-                                                               learning_rate=1.0)
+    params = {k: p.default for k, p in PARAMS.items()} | dict(dim=1000, spectrum=spectrum, alpha=0.5, learning_rate=1.0)
     lam, mu = mixture_arrays(params)
     a, q = simulate(lam, mu, 1.0, int(STEPS.max()), seeds=4)
     risk = population_risk(a, q).mean(0)[STEPS]
     error = norm.cdf(-a / np.sqrt(np.maximum(q, 1e-300))).mean(0)[STEPS]
-    pred = PREDICTIONS.get("logistic_gmm").predict(STEPS, **{k: params[k] for k in ("dim", "spectrum", "alpha")},
-                                                   learning_rate=1.0)
+    pred = PREDICTIONS.get("logistic_gmm").predict(
+        STEPS, **{k: params[k] for k in ("dim", "spectrum", "alpha")}, learning_rate=1.0
+    )
     v = verdict(risk, pred["risk"], kind="curve", tolerance=0.02)
     assert v.passed, v.line()
     assert verdict(a.mean(0)[STEPS[1:]], pred["overlap"][1:], kind="curve", tolerance=0.05).passed

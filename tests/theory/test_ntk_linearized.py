@@ -24,8 +24,7 @@ def test_linear_model_is_exact_train_and_test():
         train.append(phi @ theta)
         test.append(phi_t @ theta)
         theta = theta - eta * phi.T @ (phi @ theta - y) / n
-    out = linearized_gd(phi @ phi.T, train[0], y, STEPS, eta,
-                        phi_t @ phi.T, test[0], y_t)
+    out = linearized_gd(phi @ phi.T, train[0], y, STEPS, eta, phi_t @ phi.T, test[0], y_t)
     np.testing.assert_allclose(out.train_predictions, np.array(train)[STEPS], atol=1e-10)
     np.testing.assert_allclose(out.test_predictions, np.array(test)[STEPS], atol=1e-10)
     losses = 0.5 * np.mean(np.sum((np.array(test)[STEPS] - y_t) ** 2, axis=2), axis=1)
@@ -61,8 +60,9 @@ def test_wide_network_follows_the_linearized_curve():
             train.append(float(loss(p)))
             test.append(np.asarray(f(p, x_test)))
             p = jax.tree.map(lambda a, g: a - eta * g, p, grad(p))
-        out = linearized_gd(theta, np.asarray(f(params, x)), np.asarray(y), STEPS, eta, cross,
-                            np.asarray(f(params, x_test)))
+        out = linearized_gd(
+            theta, np.asarray(f(params, x)), np.asarray(y), STEPS, eta, cross, np.asarray(f(params, x_test))
+        )
     v = verdict(np.array(train)[STEPS], out.train_loss, kind="curve", tolerance=0.05)
     assert v.passed, v.line()
     assert out.train_loss[-1] < 0.5 * out.train_loss[0]

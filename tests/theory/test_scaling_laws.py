@@ -14,10 +14,18 @@ def test_time_exponent_matches_exact_sgd_risk(b, beta, lr, window):
     """Least squares, λ_k ∝ k^-b, θ*_k² ∝ k^-β (a = b + β): E risk ∝ t^-(a-1)/b before d saturates."""
     steps = np.unique(np.geomspace(1, window[1], 60).astype(int))
     risk = PREDICTIONS.get("sgd_least_squares").predict(
-        steps, dim=4000, spectrum="power_law", alpha=b, teacher="power_law", teacher_decay=beta, normalize="max",
-        learning_rate=lr)["excess_risk"]
-    predicted = -PREDICTIONS.get("scaling_law").predict(steps[:1], spectrum_exponent=b,
-                                                         task_exponent=b + beta)["time_exponent"][0]
+        steps,
+        dim=4000,
+        spectrum="power_law",
+        alpha=b,
+        teacher="power_law",
+        teacher_decay=beta,
+        normalize="max",
+        learning_rate=lr,
+    )["excess_risk"]
+    predicted = -PREDICTIONS.get("scaling_law").predict(steps[:1], spectrum_exponent=b, task_exponent=b + beta)[
+        "time_exponent"
+    ][0]
     v = verdict(risk, predicted, kind="exponent", steps=steps, window=window, tolerance=0.03)
     assert v.passed, v.line()
 
@@ -25,8 +33,15 @@ def test_time_exponent_matches_exact_sgd_risk(b, beta, lr, window):
 def test_time_exponent_is_wrong_when_the_spectrum_is_misread():
     steps = np.unique(np.geomspace(1, 3000, 60).astype(int))
     risk = PREDICTIONS.get("sgd_least_squares").predict(
-        steps, dim=4000, spectrum="power_law", alpha=1.5, teacher="power_law", teacher_decay=0.5, normalize="max",
-        learning_rate=0.05)["excess_risk"]
+        steps,
+        dim=4000,
+        spectrum="power_law",
+        alpha=1.5,
+        teacher="power_law",
+        teacher_decay=0.5,
+        normalize="max",
+        learning_rate=0.05,
+    )["excess_risk"]
     wrong = -scaling_exponents(1.0, 2.0).time  # b = 1 instead of 1.5
     assert not verdict(risk, wrong, kind="exponent", steps=steps, window=(30, 3000), tolerance=0.03).passed
 

@@ -16,12 +16,18 @@ STEPS = np.array([0, 1, 2, 5, 10, 20, 40, 80, 150, 250, 400])
 
 CASES = [
     # (problem fields, optimizer fields)
-    (dict(dim=40, spectrum="power_law", alpha=1.0, noise=0.3, init_scale=0.5),
-     dict(learning_rate=0.8, batch_size=1, momentum=0.0, schedule="constant")),
-    (dict(dim=40, spectrum="two_level", teacher="random", teacher_seed=3, noise=0.0),
-     dict(learning_rate=1.2, batch_size=4, momentum=0.0, schedule="cosine")),
-    (dict(dim=30, spectrum="zero_one", teacher="power_law", teacher_decay=1.0, noise=0.2),
-     dict(learning_rate=0.3, batch_size=2, momentum=0.6, schedule="constant")),
+    (
+        dict(dim=40, spectrum="power_law", alpha=1.0, noise=0.3, init_scale=0.5),
+        dict(learning_rate=0.8, batch_size=1, momentum=0.0, schedule="constant"),
+    ),
+    (
+        dict(dim=40, spectrum="two_level", teacher="random", teacher_seed=3, noise=0.0),
+        dict(learning_rate=1.2, batch_size=4, momentum=0.0, schedule="cosine"),
+    ),
+    (
+        dict(dim=30, spectrum="zero_one", teacher="power_law", teacher_decay=1.0, noise=0.2),
+        dict(learning_rate=0.3, batch_size=2, momentum=0.6, schedule="constant"),
+    ),
 ]
 
 
