@@ -81,8 +81,7 @@ def _least_squares_known_answers(batched, batches):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_engine_accepts_every_probe_of_a_case(case):
     """Through the engine's spec and program (traced, not compiled), each case records its probes' metrics."""
-    from descentlab.engine import plan
-    from descentlab.engine.program import recorded_metrics
+    from descentlab.engine import Plan
 
     spec_case, probes = CASES[case], probes_of(case)
     spec = spec_from_dict(
@@ -96,7 +95,7 @@ def test_the_engine_accepts_every_probe_of_a_case(case):
     )
     measured, _ = jax.eval_shape(lambda h, k: case_run(spec_case, probes, h, k), 1.0, jax.random.PRNGKey(0))
     expected = {metric.split("/", 1)[1] for metric in measured}
-    missing = expected - recorded_metrics(spec, plan(spec))
+    missing = expected - Plan.from_spec(spec).metrics
     assert not missing, f"the engine does not record {sorted(missing)}"
 
 
