@@ -121,6 +121,7 @@ from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.params import Param
 from descentlab.report import figures as F
+from descentlab.store.schema import OK, section_values
 from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict
 from descentlab.theory._least_squares import problem_arrays
@@ -167,8 +168,7 @@ def shape_of(row: pd.Series) -> str:
 
 def predicted_curves(row: pd.Series, steps: np.ndarray) -> dict[str, np.ndarray]:
     """The high-line curves for the problem and optimizer of one stored run."""
-    problem = {k[len("problem_") :]: row[k] for k in row.index if k.startswith("problem_") and k != "problem_name"}
-    problem = {k: (v.item() if hasattr(v, "item") else v) for k, v in problem.items() if not pd.isna(v)}
+    problem = section_values(row, "problem")
     return PREDICTIONS.get("adagrad_norm_least_squares").predict(
         steps,
         **problem,
@@ -182,7 +182,7 @@ def seed_stats(runs: pd.DataFrame, curves: pd.DataFrame, metric: str) -> pd.Data
     """Seed mean and relative standard error of ``metric`` per (shape, scale, step)."""
     keys = ["experiment", "run"]
     data = curves[curves.metric == metric].merge(runs[[*keys, "shape", "problem_scale", "status"]], on=keys)
-    data = data[data.status == "ok"]
+    data = data[data.status == OK]
     out = data.groupby(["shape", "problem_scale", "step"])["value"].agg(["mean", "std", "count"]).reset_index()
     out["rel_stderr"] = out["std"] / np.sqrt(out["count"]) / out["mean"].abs()
     return out
@@ -306,7 +306,7 @@ def phase_table(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     data = curves[curves.metric == "effective_lr"].merge(
         runs[[*keys, "seed", "problem_teacher_decay", "status"]], on=keys
     )
-    data = data[data.status == "ok"]
+    data = data[data.status == OK]
     rows = []
     for beta, group in data.groupby("problem_teacher_decay"):
         mean = group.groupby("step")["value"].mean()

@@ -99,6 +99,7 @@ from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.optim.dpsgd import dp_epsilon
 from descentlab.report import figures as F
+from descentlab.store.schema import OK
 from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict
 from descentlab.theory.dpsgd_least_squares import isotropic_ode_risk
@@ -308,7 +309,7 @@ class DPSGDClipping(Study):
         se = lambda x: x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan  # noqa: E731
         rows = []
         for (sigma_p, clip), group in runs.groupby(["optimizer_noise_multiplier", "optimizer_l2_norm_clip"]):
-            ok = group[group.status == "ok"].sort_values("seed")
+            ok = group[group.status == OK].sort_values("seed")
             risk = ok.final_population_risk.to_numpy()
             release = risk + output_noise_risk(sigma_p, n, lr, clip, trace)
             rows.append(

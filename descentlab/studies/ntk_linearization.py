@@ -71,6 +71,7 @@ from descentlab.experiment import Result
 from descentlab.params import Param
 from descentlab.problems.ntk_network import PARAMETERIZATIONS
 from descentlab.report import figures as F
+from descentlab.store.schema import OK
 from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import Verdict, fit_power_law, verdict
 
@@ -133,7 +134,7 @@ def _size(options: StudyOptions) -> dict:
 def final_values(runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
     """Seed mean, per (depth, width), of every metric at the last checkpoint and of the largest
     linearization gap over training (``max_linearization_gap``)."""
-    ok = runs[runs.status == "ok"][["run", "problem_depth", "problem_width"]]
+    ok = runs[runs.status == OK][["run", "problem_depth", "problem_width"]]
     last = curves[curves.step == curves.step.max()].merge(ok, on="run")
     gap = curves[curves.metric == "linearization_gap"].groupby("run", as_index=False).value.max()
     gap = gap.assign(metric=GAP).merge(ok, on="run")

@@ -167,6 +167,7 @@ from descentlab.params import Param
 from descentlab.problems.finite_sum_quadratic import FiniteSumQuadratic
 from descentlab.problems.l1_regression import L1Regression
 from descentlab.report import figures as F
+from descentlab.store.schema import OK
 from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
 from descentlab.theory import Verdict, fit_power_law
 from descentlab.theory.shuffling import expected_errors
@@ -219,7 +220,7 @@ def floors(runs: pd.DataFrame, curves: pd.DataFrame, first_step: int) -> pd.Data
     data = curves[(curves.metric == METRIC) & (curves.step >= first_step)].merge(
         runs[["run", "sampler_name", "optimizer_learning_rate", "status"]], on="run"
     )
-    data = data[data.status == "ok"]
+    data = data[data.status == OK]
     return (
         data.groupby(["sampler_name", "optimizer_learning_rate"])["value"]
         .agg(floor="mean", sem=lambda v: v.std() / np.sqrt(len(v)))
@@ -271,7 +272,7 @@ def last_iterates(
     data = curves[curves.metric == METRIC].merge(
         runs[["run", "sampler_name", "optimizer_learning_rate", "status"]], on="run"
     )
-    data = data[data.status == "ok"]
+    data = data[data.status == OK]
     steps = np.sort(data.optimizer_learning_rate.unique())[::-1]
     if len(steps) != len(horizons):
         raise ValueError(f"{len(steps)} step sizes for {len(horizons)} horizons {horizons}")
@@ -357,7 +358,7 @@ def seed_floors(runs: pd.DataFrame, curves: pd.DataFrame, first_step: int | dict
         runs[["experiment", "run", "sampler_name", "problem_n", "seed", "status"]], on=["experiment", "run"]
     )
     start = data.problem_n.map(first_step) if isinstance(first_step, dict) else first_step
-    data = data[(data.status == "ok") & (data.step >= start)]
+    data = data[(data.status == OK) & (data.step >= start)]
     return data.groupby(["sampler_name", "problem_n", "seed"])["value"].mean().reset_index()
 
 
