@@ -17,13 +17,14 @@ def verdict_rows(verdicts: Sequence[Verdict], claims: str | Sequence[str], study
         study: the study that judged them ("" for a spec's ``[theory]`` section).
 
     Returns:
-        Rows with ``study, headline, claim, passed, figure, what, tolerance, line``.
+        Rows with ``study, check, headline, claim, passed, figure, what, tolerance, line``.
     """
     if isinstance(claims, str):
         claims = [claims] * len(verdicts)
     return [
         {
             "study": study,
+            "check": v.check,
             "headline": i == 0,
             "claim": claim,
             "passed": bool(v.passed),

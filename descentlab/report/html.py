@@ -12,7 +12,7 @@ import html
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,25 +133,26 @@ def verdict_block(verdicts: pd.DataFrame) -> str:
     return "".join(parts)
 
 
-def control_outcomes(store: Store, study: str) -> dict[str, pd.Series]:
-    """The stored headline verdict of each control of ``study`` that has been run (any experiment)."""
+def control_outcomes(store: Store, experiments: Mapping[str, str]) -> dict[str, pd.Series]:
+    """The stored headline verdict of each control that has been run: ``experiments`` maps a control's name to
+    the experiment it stores its verdicts under (the study's size and scale)."""
     out: dict[str, pd.Series] = {}
-    for experiment in store.experiments():
-        verdicts = store.verdicts(experiment, control=None)
-        if verdicts.empty or "study" not in verdicts:
-            continue
-        mine = verdicts[(verdicts["study"] == study) & (verdicts["control"] != "")]
-        for control, rows in mine.groupby("control", sort=False):
-            out[str(control)] = rows.iloc[0]
+    for control, experiment in experiments.items():
+        verdicts = store.verdicts(experiment, control=control)
+        if len(verdicts):
+            out[control] = verdicts.iloc[0]
     return out
 
 
-def controls_block(store: Store, study: str, controls: Sequence[Any], current: str = "") -> str:
+def controls_block(
+    store: Store, study: str, controls: Sequence[Any], experiments: Mapping[str, str], current: str = ""
+) -> str:
     """The "what would make this verdict fail" table: each must-fail control, what it breaks, and the
-    headline verdict stored for it (``descentlab run STUDY --control NAME``), when it has been run."""
+    headline verdict stored for it (``descentlab run STUDY --control NAME`` at the same size), when it has
+    been run; ``experiments`` maps each control to the experiment holding its verdicts."""
     if not controls:
         return ""
-    outcomes = control_outcomes(store, study)
+    outcomes = control_outcomes(store, experiments)
     rows = []
     for control in controls:
         outcome = outcomes.get(control.name)
@@ -328,11 +329,13 @@ def write_report(
     study: str | None = None,
     control: str = "",
     controls: Sequence[Any] = (),
+    control_experiments: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``<store>/<experiment>/report/index.html`` (or ``out``); returns its path.
 
     For a study, ``study`` names it, ``control`` the control whose verdicts are shown ("" for the study's
-    own) and ``controls`` its must-fail controls, listed with their stored outcomes."""
+    own) and ``controls`` its must-fail controls, listed with the outcomes stored under
+    ``control_experiments`` (control name → experiment, see :func:`descentlab.studies.base.control_experiments`)."""
     folder = Path(out) if out is not None else store.report_dir(experiment)
     folder.mkdir(parents=True, exist_ok=True)
     info = store.experiment_row(experiment)
@@ -359,7 +362,7 @@ def write_report(
  · device {esc(info.get("device"))} · compile {esc(_cell(info.get("compile_seconds")))} s
  · run {esc(_cell(info.get("run_seconds")))} s · status {esc(info.get("status"))}</p>
 <nav class="sub"><a href="#figures">figures</a> · <a href="#runs">runs</a> · <a href="#provenance">provenance</a></nav>
-{controls_block(store, study, controls, control) if study else ""}
+{controls_block(store, study, controls, control_experiments or {}, control) if study else ""}
 <h2 id="figures">Figures</h2>{figs or "<p>No curves stored.</p>"}
 <h2 id="runs">Runs</h2>{runs_table(runs)}
 <h2 id="provenance">Provenance</h2>{provenance(info)}

@@ -9,7 +9,8 @@ and ``verdicts`` one row per judged claim.
 
 Everything that reads the tables back (analysis, studies, report, CLI) learns the layout here, never by
 re-spelling prefixes: :func:`column` / :func:`path_of`, :func:`section_values`, :func:`swept_axes`,
-:func:`ok_runs` and :func:`seed_mean` (the mean over seeds of the runs that did not diverge).
+:func:`ok_runs`, :func:`run_key` and :func:`seed_mean` (the mean over seeds of the runs that did not
+diverge, across one experiment or several).
 """
 
 from __future__ import annotations
@@ -86,6 +87,13 @@ def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == OK]
 
 
+def run_key(runs: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
+    """The columns naming a run in both tables: ``["experiment", "run"]`` when they hold several experiments'
+    runs, ``["run"]`` otherwise (a run number is unique only within its experiment)."""
+    several = "experiment" in runs and "experiment" in curves and runs["experiment"].nunique() > 1
+    return ["experiment", "run"] if several else ["run"]
+
+
 def seed_mean(runs: pd.DataFrame, curves: pd.DataFrame, metric: str, by: Sequence[str] = ()) -> pd.DataFrame:
     r"""Mean of ``metric`` over the seeds of the runs that did not diverge, per ``by`` and step.
 
@@ -93,9 +101,12 @@ def seed_mean(runs: pd.DataFrame, curves: pd.DataFrame, metric: str, by: Sequenc
     :math:`\bar m_t = \frac1{n_t}\sum_r m_{r,t}`, :math:`s_t` the sample standard deviation and the standard
     error :math:`s_t/\sqrt{n_t}` (NaN with one seed).
 
+    Runs of several experiments (``runs`` and ``curves`` concatenated across them) are told apart by
+    ``(experiment, run)``: a run number is unique only within its experiment.
+
     Args:
-        runs: the ``runs`` table (``run``, ``status`` and the ``by`` columns).
-        curves: the ``curves`` table (``run``, ``step``, ``metric``, ``value``).
+        runs: the ``runs`` table (``run``, ``status`` and the ``by`` columns; ``experiment`` when several).
+        curves: the ``curves`` table (``run``, ``step``, ``metric``, ``value``; ``experiment`` when several).
         metric: the metric to average.
         by: ``runs`` columns to keep apart (a swept axis, a label).
 
@@ -103,8 +114,9 @@ def seed_mean(runs: pd.DataFrame, curves: pd.DataFrame, metric: str, by: Sequenc
         One row per (``by``…, ``step``) with ``mean``, ``std``, ``count`` and ``stderr``.
     """
     by = list(by)
-    keep = ok_runs(runs)[["run", *by]]
-    data = curves.loc[curves["metric"] == metric, ["run", "step", "value"]].merge(keep, on="run")
+    ids = run_key(runs, curves)
+    keep = ok_runs(runs)[[*ids, *(c for c in by if c not in ids)]]
+    data = curves.loc[curves["metric"] == metric, [*ids, "step", "value"]].merge(keep, on=ids)
     out = data.groupby([*by, "step"], dropna=False)["value"].agg(["mean", "std", "count"]).reset_index()
     out["stderr"] = out["std"] / np.sqrt(out["count"])
     return out

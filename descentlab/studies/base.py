@@ -12,6 +12,12 @@ swapped component, a setting outside the claim's regime) or by study options tha
 prediction at analysis time — each with one sentence saying what it breaks. ``descentlab run STUDY
 --control NAME`` runs one; its verdicts are stored tagged with the control's name, and the tests
 assert that the headline verdict of every control fails.
+
+What a study judges is declared before anything runs, as data: its checks (:class:`Check`; the first is the
+headline) say what each figure measures, what it is compared with, the tolerance and the measured spread the
+tolerance comes from. ``analyze`` returns verdicts (:class:`~descentlab.theory.Verdict`) made by those checks
+(:meth:`Check.verdict`); :func:`run_study` refuses verdicts of undeclared checks, a missing check, or a
+headline that is not the first declared check.
 """
 
 from __future__ import annotations
@@ -56,6 +62,52 @@ class Control:
 
 
 @dataclasses.dataclass(frozen=True)
+class Check:
+    """A verdict a study declares: the figure it measures, what the figure is compared with, the tolerance, and
+    the measured spread the tolerance comes from.
+
+    Attributes:
+        name: kebab-case key; each verdict it makes is stored with it (the ``check`` column of ``verdicts``).
+        measures: the figure, in words (what the verdict's number is).
+        predicts: what the figure is compared with — a prediction of :mod:`descentlab.theory`, a formula, a bound.
+        tolerance: the pass threshold on the figure, or the factor applied to a spread measured at analysis
+            time when ``basis`` says so (the verdict then states the tolerance it applied).
+        basis: where the tolerance comes from: the spread measured, at which size, over how many seeds.
+    """
+
+    name: str
+    measures: str
+    predicts: str
+    tolerance: float
+    basis: str
+
+    def verdict(
+        self, figure: float, passed: bool | None = None, *, tolerance: float | None = None, detail: str = ""
+    ) -> Verdict:
+        """This check's verdict on ``figure``.
+
+        Args:
+            figure: the measured figure.
+            passed: the outcome; by default ``figure <= tolerance`` (NaN fails).
+            tolerance: the tolerance applied, when it is not the declared one (a spread-set tolerance).
+            detail: words added to :attr:`measures` (the fitted values, which curve was worst).
+
+        Returns:
+            A :class:`~descentlab.theory.Verdict` tagged with this check's name.
+        """
+        tolerance = self.tolerance if tolerance is None else float(tolerance)
+        figure = float(figure)
+        if passed is None:
+            passed = bool(figure <= tolerance)
+        what = f"{self.measures} ({detail})" if detail else self.measures
+        return Verdict(bool(passed), figure, what, tolerance, check=self.name)
+
+    def adopt(self, judged: Verdict, detail: str = "") -> Verdict:
+        """A verdict computed by :func:`descentlab.theory.verdict` as this check's (same outcome and tolerance)."""
+        return self.verdict(judged.figure, judged.passed, tolerance=judged.tolerance, detail=detail or judged.what)
+
+
+@dataclasses.dataclass(frozen=True)
 class StudyOptions:
     """``quick``: the test size (well under 30 s); ``scale``: ``default`` (~2 min on a 2-core CPU) or ``paper``;
     ``control``: the name of one of the study's controls (:class:`Control`) to run instead of the study."""
@@ -64,10 +116,17 @@ class StudyOptions:
     scale: str = "default"
     overrides: tuple[str, ...] = ()
     extra: tuple[tuple[str, Any], ...] = ()
+    """The study's own options as ``(key, value)`` pairs; after :func:`check_options`, every declared option is
+    present, coerced to its declared type (defaults filled in from the declaration)."""
     control: str | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The value of option ``key`` (``default`` when it is not set and was not declared)."""
         return dict(self.extra).get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        """The value of declared option ``key`` (KeyError before :func:`check_options` filled it in)."""
+        return dict(self.extra)[key]
 
     def pick(self, sizes: dict[str, Any]) -> Any:
         """The entry of a study's ``{"quick": …, "default": …, "paper": …}`` table for these options."""
@@ -87,6 +146,8 @@ class Study:
     name: ClassVar[str] = ""
     claim: ClassVar[str] = ""
     reference: ClassVar[str] = ""
+    checks: ClassVar[tuple[Check, ...]] = ()
+    """The verdicts the study judges, headline first (see :class:`Check`)."""
     declared_options: ClassVar[dict[str, Param]] = {}
     """The study's own options (``--option key=value``), declared and checked like a component's parameters."""
     controls: ClassVar[tuple[Control, ...]] = ()
@@ -131,8 +192,43 @@ def check_options(name: str, options: StudyOptions) -> StudyOptions:
             extra[key] = value
         overrides = tuple(item for item in control.overrides if item not in overrides) + overrides
     check_params("--option", declared, extra, name)
-    coerced = tuple((key, declared[key].coerce(f"--option.{key}", value)) for key, value in extra.items())
+    coerced = tuple(
+        (key, param.coerce(f"--option.{key}", extra[key]) if key in extra else param.default)
+        for key, param in declared.items()
+    )
     return dataclasses.replace(options, extra=coerced, overrides=overrides)
+
+
+def conform(study: type[Study], verdicts: list[Verdict]) -> None:
+    """Raise TypeError unless ``verdicts`` are those ``study`` declares: each made by one of its checks, every
+    check judged at least once, the headline (first verdict) by the first check."""
+    declared = [check.name for check in study.checks]
+    if not declared:
+        raise TypeError(f"study {study.name!r} declares no checks")
+    made = [v.check for v in verdicts]
+    if not made or made[0] != declared[0]:
+        raise TypeError(f"study {study.name!r}: the headline verdict must be check {declared[0]!r}, got {made[:1]}")
+    if set(made) - set(declared) or set(declared) - set(made):
+        raise TypeError(
+            f"study {study.name!r}: verdicts of checks {sorted(set(made))}, declared {declared} (each judged once "
+            "or more, none other)"
+        )
+
+
+def control_experiments(name: str, options: StudyOptions) -> dict[str, str]:
+    """The experiment each control of study ``name`` stores its verdicts under, at the size and scale of
+    ``options`` (a control whose options clash with the ones given is left out)."""
+    study = STUDIES.get(name, "study")()
+    user = dataclasses.replace(options, control=None)
+    out = {}
+    for control in study.controls:
+        try:
+            mine = check_options(name, dataclasses.replace(user, control=control.name))
+        except SpecError:
+            continue
+        experiment = Experiment(study.specs(mine)[0])
+        out[control.name] = (experiment.with_overrides(list(mine.overrides)) if mine.overrides else experiment).hash
+    return out
 
 
 register_study = STUDIES.register
@@ -180,6 +276,7 @@ def run_study(
     control = options.control or ""
     folder = store.report_dir(primary.experiment, control)
     analysis = study.analyze(results, folder, options)
+    conform(type(study), analysis.verdicts)
     store.write_verdicts(primary.experiment, verdict_rows(analysis.verdicts, study.claim, study=name), control=control)
     path = folder / "index.html"
     if report:
@@ -192,6 +289,7 @@ def run_study(
             study=name,
             control=control,
             controls=study.controls,
+            control_experiments=control_experiments(name, options),
         )
         write_index(store)
     return StudyOutcome(name, results, analysis, path)

@@ -27,12 +27,16 @@ DEFAULT_TOLERANCE = {"curve": 0.05, "exponent": 0.1, "threshold": 0.05, "bound":
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """Outcome of comparing a measurement with a prediction."""
+    """Outcome of comparing a measurement with a prediction.
+
+    ``check`` names the declared check it judges (a study's :class:`~descentlab.studies.Check`), "" otherwise.
+    """
 
     passed: bool
     figure: float
     what: str
     tolerance: float
+    check: str = ""
 
     def line(self) -> str:
         """``verdict: pass|fail <figure> (<what>, tolerance <t>)``."""
