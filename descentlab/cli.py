@@ -385,12 +385,14 @@ def list_(
     what: Annotated[
         str,
         typer.Argument(
-            help="studies | controls | problems | optimizers | schedules | samplers | probes | predictions | all"
+            help="studies | checks | controls | problems | optimizers | schedules | samplers | probes | predictions"
+            " | all"
         ),
     ] = "all",
-    study: Annotated[str | None, typer.Argument(help="controls: only this study's")] = None,
+    study: Annotated[str | None, typer.Argument(help="checks, controls: only this study's")] = None,
 ) -> None:
-    """List what descentlab knows, with one line and a reference each (controls: what each one breaks)."""
+    """List what descentlab knows, with one line and a reference each (checks: what each verdict measures, its
+    tolerance and where the tolerance comes from; controls: what each one breaks)."""
     from descentlab.optim import OPTIMIZERS, SCHEDULES
     from descentlab.probes import PROBES
     from descentlab.problems import PROBLEMS
@@ -404,16 +406,26 @@ def list_(
             return []
         return [(n, e.summary, getattr(e, "reference", "")) for n, e in PREDICTIONS.items()]
 
+    def studies() -> list[str]:
+        return STUDIES.names() if study is None else [STUDIES.get(study, "study").name]
+
+    def checks():
+        return [
+            (f"{n} {c.name}", f"{c.measures}, against {c.predicts}; tolerance {c.tolerance:g}: {c.basis}", "")
+            for n in studies()
+            for c in STUDIES.get(n, "study").checks
+        ]
+
     def controls():
-        names = STUDIES.names() if study is None else [STUDIES.get(study, "study").name]
         return [
             (f"{n} --control {c.name}", f"[{'mechanism' if c.mechanism else 'prediction'}] {c.breaks}", "")
-            for n in names
+            for n in studies()
             for c in STUDIES.get(n, "study").controls
         ]
 
     catalog = {
         "studies": lambda: [(n, c.claim, c.reference) for n, c in STUDIES.items()],
+        "checks": checks,
         "controls": controls,
         "problems": lambda: [(n, c.summary, "; ".join(c.references)) for n, c in PROBLEMS.items()],
         "optimizers": lambda: [(n, e.summary, e.reference) for n, e in OPTIMIZERS.items()],
@@ -424,13 +436,13 @@ def list_(
     }
     if what != "all" and what not in catalog:
         fail(str(SpecError("what", what, "allowed: " + ", ".join([*catalog, "all"]))))
-    if study is not None and what != "controls":
-        fail(str(SpecError("study", study, "only with `list controls STUDY`")))
+    if study is not None and what not in ("checks", "controls"):
+        fail(str(SpecError("study", study, "only with `list checks STUDY` or `list controls STUDY`")))
     try:
         for kind in catalog if what == "all" else [what]:
             table = Table(title=kind, show_lines=False)
             table.add_column("name", style="bold")
-            table.add_column("what it is" if kind != "controls" else "what it breaks")
+            table.add_column({"controls": "what it breaks", "checks": "what it judges"}.get(kind, "what it is"))
             table.add_column("reference", style="dim")
             for name, summary, reference in catalog[kind]():
                 table.add_row(Text(name), Text(summary), Text(reference))

@@ -384,6 +384,18 @@ class Group:
                 wanted = "; ".join((need.__doc__ or need.__name__).strip().splitlines()[0] for need in unmet)
                 raise SpecError(f"probes[{i}]", name, f"needs a problem with {wanted}; {problem.name!r} has none")
 
+    def check_optimizer_needs(self) -> None:
+        """An optimizer asking for ``risk_fn`` needs a problem with a monitored objective (raises SpecError)."""
+        optimizers = _registries()[1]
+        name, _ = self.component("optimizer")
+        problem = self.problem_instance()
+        if "risk_fn" in optimizers.get(name).extra_args and problem.monitor is None:
+            raise SpecError(
+                "optimizer.name",
+                name,
+                f"needs a problem with a monitor metric; {problem.name!r} has none",
+            )
+
     def check_data_source(self) -> None:
         problem = self.problem_instance()
         kind = self.sampler_kind()
@@ -455,6 +467,7 @@ class Plan:
             group.check_problem(cap, 8 if spec.run.dtype == "float64" else 4)
             group.check_data_source()
             group.check_probe_needs(spec)
+            group.check_optimizer_needs()
         the_plan.metrics = frozenset(recorded_metrics(the_plan))
         if spec.theory is not None:
             theory_spec.validate_theory(spec, the_plan)

@@ -142,6 +142,8 @@ class GroupProgram:
             extras["example_grads"] = jax.vmap(jax.grad(problem.example_loss), in_axes=(None, 0))(params, batch)
         if "key" in wanted:
             extras["key"] = key
+        if "risk_fn" in wanted:  # the plan checked that the problem has a monitor metric
+            extras["risk_fn"] = lambda p: problem.metrics(p)[problem.monitor]
         return extras
 
     # ---- one run -----------------------------------------------------------------------------

@@ -10,7 +10,10 @@ convention: ``update(grads, state, params, **extra)`` with extra keys among
 * ``value_fn``  — ``params -> batch loss`` (line searches, Polyak-type steps);
 * ``grad_fn``   — ``params -> mean gradient on the batch`` (extragradient, SAM-type steps);
 * ``example_grads`` — per-example gradients with a leading batch axis (DP-SGD, noise probes);
-* ``key``       — a fresh PRNG key for this step (Hutchinson probes, privacy noise).
+* ``key``       — a fresh PRNG key for this step (Hutchinson probes, privacy noise);
+* ``risk_fn``   — ``params -> the problem's monitored objective`` (its ``monitor`` metric, e.g. the exact
+  population risk of ``least_squares``): idealized methods that use what the problem knows (an exact line
+  search on the population risk). Only problems with a ``monitor`` provide it; the plan checks this.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from descentlab.optim._common import UNIT
 from descentlab.params import Arg, Param, annotated_param
 from descentlab.registry import Registry
 
-EXTRA_ARGS = ("value", "grad", "value_fn", "grad_fn", "example_grads", "key")
+EXTRA_ARGS = ("value", "grad", "value_fn", "grad_fn", "example_grads", "key", "risk_fn")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,9 @@ r"""The effective learning rate an optimizer is applying now.
 
 For AdaGrad-Norm (:mod:`descentlab.optim.adagrad_norm`) the step is
 :math:`\gamma_t = \eta_t / b_t` with :math:`b_t^2 = b_0^2 + \sum_{s<t}\|g_s\|^2`, read from its state
-(``sum_sq_norm``); for optimizers without such a state it is the scheduled :math:`\eta_t`. This is
+(``sum_sq_norm``); for the idealized exact line search (:mod:`descentlab.optim.line_search`) it is
+:math:`\eta_t\gamma_{t-1}`, the line-search step of the last update (its state's ``step_size``; 0 before the
+first); for optimizers without such a state it is the scheduled :math:`\eta_t`. This is
 the learning-rate curve of the high-line analysis (Collins-Woodfin et al., *The High Line*,
 2405.19585), recorded on the device at checkpoints.
 """
@@ -15,14 +17,14 @@ import jax.numpy as jnp
 from descentlab.probes.base import FunctionProbe, ProbeContext, register_probe
 
 
-def _accumulators(state) -> list[jax.Array]:
-    """Every ``sum_sq_norm`` field found in the (nested) optimizer state."""
+def _accumulators(state, field: str = "sum_sq_norm") -> list[jax.Array]:
+    """Every ``field`` (``sum_sq_norm`` by default) found in the (nested) optimizer state."""
     found = []
 
     def visit(node):
         if hasattr(node, "_fields"):
-            if "sum_sq_norm" in node._fields:
-                found.append(node.sum_sq_norm)
+            if field in node._fields:
+                found.append(getattr(node, field))
             for child in node:
                 visit(child)
         elif isinstance(node, (tuple, list)):
@@ -40,13 +42,14 @@ def _effective_lr(ctx: ProbeContext) -> dict[str, jax.Array]:
     scheduled = jnp.asarray(ctx.learning_rate, jnp.result_type(float))
     accumulators = _accumulators(ctx.opt_state)
     if not accumulators:
-        return {"effective_lr": scheduled}
+        steps = _accumulators(ctx.opt_state, "step_size")
+        return {"effective_lr": scheduled * steps[0] if steps else scheduled}
     return {"effective_lr": scheduled * jax.lax.rsqrt(accumulators[0])}
 
 
 @register_probe(
     "effective_lr",
-    summary="the step size applied now: η_t, or η_t/b_t for AdaGrad-Norm",
+    summary="the step size applied now: η_t, η_t/b_t for AdaGrad-Norm, η_t γ_t for the line search",
     reference="Collins-Woodfin et al. The High Line (2405.19585)",
 )
 def effective_lr_probe():

@@ -22,6 +22,8 @@ of the eigenfunctions at the samples; 0 when n ≤ 2M + 1, interpolation); ``smo
 ``strong_convexity`` the extreme eigenvalues of the empirical Hessian :math:`\frac1n\Phi^\top\Phi`
 (μ = 0 when n < 2M + 1). Batches ``{"x": (b,), "y": (b,)}``; ``predict(params, x)`` evaluates
 :math:`f_\theta`. Sweeping ``n_train`` (static) gives learning curves in the sample size.
+With ``n_train = 0`` the problem is a stream instead (one-pass / online SGD): every batch is a fresh draw of x
+and ε, ``f_star`` = σ²/2, and ``smoothness``/``strong_convexity`` are the extreme kernel eigenvalues.
 
 References: Bordelon, Canatar, Pehlevan, *Spectrum Dependent Learning Curves in Kernel Regression and Wide
 Neural Networks* (2002.02561); Spigler, Geiger, Wyart, *Asymptotic learning curves of kernel methods*
@@ -56,13 +58,20 @@ def eigenfunctions(x: jax.Array, n_modes: int) -> jax.Array:
     return jnp.concatenate([jnp.ones((*x.shape, 1), x.dtype), jnp.sqrt(2.0) * waves], axis=-1)
 
 
+def _signs(n_modes: int, target_seed: int) -> np.ndarray:
+    """The target's random signs (2M+1,)."""
+    return np.random.default_rng(target_seed).choice([-1.0, 1.0], 2 * n_modes + 1)
+
+
 @functools.lru_cache(maxsize=16)
 def _data(n: int, n_modes: int, data_seed: int, target_seed: int) -> tuple[np.ndarray, ...]:
     """(x (n,), ε (n,), signs (2M+1,), Q): samples, noise, target signs, basis of the sampled span."""
+    if n == 0:  # a stream: no training set, only the target's signs
+        return np.zeros(0), np.zeros(0), _signs(n_modes, target_seed), np.zeros((0, 0))
     rng = np.random.default_rng(data_seed)
     x = rng.uniform(0.0, 2.0 * np.pi, n)
     eps = rng.standard_normal(n)
-    signs = np.random.default_rng(target_seed).choice([-1.0, 1.0], 2 * n_modes + 1)
+    signs = _signs(n_modes, target_seed)
     k = np.arange(1, n_modes + 1)
     waves = np.stack([np.cos(x[:, None] * k), np.sin(x[:, None] * k)], axis=-1).reshape(n, 2 * n_modes)
     basis = np.concatenate([np.ones((n, 1)), np.sqrt(2.0) * waves], axis=1)
@@ -84,12 +93,13 @@ class KernelRegression(Problem):
         "Pillaud-Vivien, Rudi, Bach. Statistical Optimality of SGD on Hard Learning Problems through Multiple "
         "Passes (1805.10074)",
     )
-    is_stream = False
     monitor = "population_risk"
     tiny: ClassVar[dict] = {"n_train": 12, "n_modes": 4}
     arrays: ClassVar[tuple] = (("n_train", "n_modes", 6),)  # the basis (n, 2M + 1), its waves and its SVD
 
-    n_train: int = static(100, "n: training samples", low=1, high=10_000_000)
+    n_train: int = static(
+        100, "n: training samples (0: a stream of fresh samples, one-pass SGD)", low=0, high=10_000_000
+    )
     n_modes: int = static(256, "M: highest frequency kept (2M + 1 eigenfunctions)", low=1, high=100_000)
     data_seed: int = static(0, "seed of the samples and the noise", low=0)
     target_seed: int = static(0, "seed of the target's signs", low=0)
@@ -97,6 +107,11 @@ class KernelRegression(Problem):
     target_decay: float = hyper(2.0, "a: (c*_k)² ∝ (1 + k)^-a", low=0.0)
     noise: float = hyper(0.0, "label noise σ", low=0.0)
     init_scale: float = hyper(0.0, "θ0 ~ init_scale · N(0, I/(2M+1))", low=0.0)
+
+    @property
+    def is_stream(self) -> bool:  # type: ignore[override]
+        """A stream when ``n_train = 0``."""
+        return self.n_train == 0
 
     @property
     def _host(self) -> tuple[np.ndarray, ...]:
@@ -120,11 +135,25 @@ class KernelRegression(Problem):
         coefficients = jnp.asarray(self._host[2], self._dtype) * magnitude
         return coefficients / jnp.linalg.norm(coefficients)
 
-    def dataset(self) -> dict[str, jax.Array]:
+    def _dataset(self) -> dict[str, jax.Array]:
         x, eps, *_ = self._host
         x = jnp.asarray(x, self._dtype)
         y = eigenfunctions(x, self.n_modes) @ self.target_coefficients + self.noise * jnp.asarray(eps, self._dtype)
         return {"x": x, "y": y}
+
+    def sample(self, key: jax.Array, batch_size: int) -> dict[str, jax.Array]:
+        """A fresh batch x ~ U[0, 2π), y = f*(x) + σε (stream, ``n_train = 0``)."""
+        if not self.is_stream:
+            raise NotImplementedError("kernel_regression with n_train > 0 is finite; use dataset() and a sampler")
+        k_x, k_e = jax.random.split(key)
+        x = jax.random.uniform(k_x, (batch_size,), self._dtype, 0.0, 2.0 * jnp.pi)
+        eps = jax.random.normal(k_e, (batch_size,), self._dtype)
+        return {"x": x, "y": eigenfunctions(x, self.n_modes) @ self.target_coefficients + self.noise * eps}
+
+    def dataset(self) -> dict[str, jax.Array]:
+        if self.is_stream:
+            return super().dataset()
+        return self._dataset()
 
     def init(self, key: jax.Array) -> jax.Array:
         size = 2 * self.n_modes + 1
@@ -151,6 +180,8 @@ class KernelRegression(Problem):
 
     @property
     def f_star(self) -> jax.Array:
+        if self.is_stream:
+            return 0.5 * jnp.asarray(self.noise, self._dtype) ** 2
         q = jnp.asarray(self._host[3], self._dtype)
         y = self.dataset()["y"]
         residual = y - q @ (q.T @ y)
@@ -163,10 +194,14 @@ class KernelRegression(Problem):
 
     @property
     def smoothness(self) -> jax.Array:
+        if self.is_stream:
+            return jnp.max(self.eigenvalues)
         return self._hessian_eigenvalues()[-1]
 
     @property
     def strong_convexity(self) -> jax.Array:
+        if self.is_stream:
+            return jnp.min(self.eigenvalues)
         if self.n_train < 2 * self.n_modes + 1:
             return jnp.zeros((), self._dtype)
         return jnp.maximum(self._hessian_eigenvalues()[0], 0.0)

@@ -22,7 +22,10 @@ c are :math:`\mathcal N(W\mu_c, \sigma^2 W K_c W^\top)`, a k-dimensional Gaussia
 accuracy are averages over a fixed held-out set of :math:`2^{14}` draws per class in logit space
 (Monte Carlo standard error ≈ std/128). Overlaps :math:`W_j^\top\mu_c` (``overlap_j_c``; for k = 2
 ``overlap_mean`` = :math:`\theta^\top\mu`) and ``self_overlap`` :math:`\lVert\theta\rVert^2` are
-the order parameters of the ODE / DMFT descriptions.
+the order parameters of the ODE / DMFT descriptions. For k = 2 the overlap is also split over the eigen-directions:
+``overlap_clean`` = :math:`\sum_{i\in C}\mu_i\theta_i` on the clean half C (the ⌊d/2⌋ directions of smallest
+variance) and ``overlap_noisy`` on the rest (2510.14074's clean vs noisy directions). ``mean_decay`` β (k = 2)
+tilts μ towards the noisy directions: :math:`\mu_i\propto u_i\,i^{-\beta/2}` (β = 0: the random direction u).
 
 ``smoothness`` is the bound :math:`L = c_k\,\lambda_{\max}(\mathbb E\,xx^\top)` with
 :math:`c_2 = 1/4` (tight at θ = 0) and :math:`c_k = 1/2` for softmax
@@ -61,6 +64,22 @@ def orthonormal_directions(dim: int, count: int, seed: int) -> np.ndarray:
     return (q * np.sign(np.diag(r))).T
 
 
+@functools.lru_cache(maxsize=16)
+def decayed_direction(dim: int, seed: int, decay: float) -> np.ndarray:
+    """The binary mean's unit direction (1, d): the random direction u, or u_i·i^(-decay/2) renormalised."""
+    u = orthonormal_directions(dim, 1, seed)
+    if decay == 0.0:
+        return u
+    u = u * np.arange(1, dim + 1) ** (-decay / 2.0)
+    return u / np.linalg.norm(u)
+
+
+def clean_mask(dim: int) -> np.ndarray:
+    """1 on the clean half of the eigen-directions — the ⌊d/2⌋ smallest variances, the last indices (every
+    spectrum here is non-increasing in the index) — and 0 on the noisy rest."""
+    return (np.arange(dim) >= dim - dim // 2).astype(np.float64)
+
+
 @functools.lru_cache(maxsize=4)
 def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights for E f(g), g ~ N(0, 1): Σ w_i f(x_i)."""
@@ -94,6 +113,9 @@ class LogisticMixture(Problem):
     covariance: str = static("isotropic", "class covariance spectrum (tr K = 1)", choices=COVARIANCES)
     distinct_covariances: bool = static(False, "shift class c's spectrum by c·d/k")
     means_seed: int = static(0, "seed of the orthonormal mean directions", low=0)
+    mean_decay: float = static(
+        0.0, "k = 2: μ's profile in the eigenbasis, μ_i ∝ u_i·i^(-β/2) (u the random direction), ‖μ‖ kept", low=0.0
+    )
     alpha: float = hyper(1.0, "power_law covariance: λ_i ∝ i^-α", low=0.0, high=10.0)
     zero_fraction: float = hyper(
         0.5, "zero_one covariance: fraction of zero eigenvalues", low=0.0, high=1.0, high_open=True
@@ -109,6 +131,8 @@ class LogisticMixture(Problem):
     def check(cls, values) -> None:
         if values["n_classes"] > values["dim"]:
             raise SpecError("problem.n_classes", values["n_classes"], f"at most dim = {values['dim']}")
+        if values.get("mean_decay", 0.0) and values["n_classes"] != 2:
+            raise SpecError("problem.mean_decay", values["mean_decay"], "0 unless n_classes = 2")
 
     # ---- the model ---------------------------------------------------------------------------
     @property
@@ -120,7 +144,7 @@ class LogisticMixture(Problem):
         """Class means (k, d); for k = 2 rows are +μ and −μ."""
         dtype = jnp.result_type(float)
         if self.binary:
-            u = jnp.asarray(orthonormal_directions(self.dim, 1, self.means_seed), dtype)
+            u = jnp.asarray(decayed_direction(self.dim, self.means_seed, self.mean_decay), dtype)
             return self.mean_norm * jnp.concatenate([u, -u])
         return self.mean_norm * jnp.asarray(orthonormal_directions(self.dim, self.n_classes, self.means_seed), dtype)
 
@@ -195,6 +219,9 @@ class LogisticMixture(Problem):
         }
         if self.binary:
             out["overlap_mean"] = self.means[0] @ params
+            clean = jnp.asarray(clean_mask(self.dim), params.dtype)
+            out["overlap_clean"] = (clean * self.means[0]) @ params
+            out["overlap_noisy"] = ((1.0 - clean) * self.means[0]) @ params
         else:
             overlaps = params @ self.means.T
             for j in range(self.n_classes):

@@ -180,6 +180,25 @@ def controls_block(
     )
 
 
+def checks_block(checks: Sequence[Any]) -> str:
+    """The "how each verdict is judged" table: a study's declared checks (headline first) — the figure, what it
+    is compared with, the tolerance and the measured spread the tolerance comes from."""
+    if not checks:
+        return ""
+    rows = "".join(
+        f"<tr><td class='l'><code>{esc(c.name)}</code>{' (headline)' if i == 0 else ''}</td>"
+        f"<td class='l'>{esc(c.measures)}</td><td class='l'>{esc(c.predicts)}</td><td>{esc(_cell(c.tolerance))}</td>"
+        f"<td class='l'>{esc(c.basis)}</td></tr>"
+        for i, c in enumerate(checks)
+    )
+    return (
+        "<h2 id='checks'>How each verdict is judged</h2><p class='sub'>Declared by the study before it runs.</p>"
+        "<div class='scroll'><table><thead><tr><th class='l'>check</th><th class='l'>figure</th>"
+        "<th class='l'>compared with</th><th>tolerance</th><th class='l'>where the tolerance comes from</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table></div>"
+    )
+
+
 def diverged_block(runs: pd.DataFrame) -> str:
     """A warning line under the verdict when runs diverged: how many, and at which swept values."""
     if runs.empty or not (runs["status"] == "diverged").any():
@@ -330,12 +349,14 @@ def write_report(
     control: str = "",
     controls: Sequence[Any] = (),
     control_experiments: Mapping[str, str] | None = None,
+    checks: Sequence[Any] = (),
 ) -> Path:
     """Write ``<store>/<experiment>/report/index.html`` (or ``out``); returns its path.
 
     For a study, ``study`` names it, ``control`` the control whose verdicts are shown ("" for the study's
     own) and ``controls`` its must-fail controls, listed with the outcomes stored under
-    ``control_experiments`` (control name → experiment, see :func:`descentlab.studies.base.control_experiments`)."""
+    ``control_experiments`` (control name → experiment, see :func:`descentlab.studies.base.control_experiments`),
+    and ``checks`` the checks its verdicts were judged by (:class:`descentlab.studies.Check`)."""
     folder = Path(out) if out is not None else store.report_dir(experiment)
     folder.mkdir(parents=True, exist_ok=True)
     info = store.experiment_row(experiment)
@@ -362,6 +383,7 @@ def write_report(
  · device {esc(info.get("device"))} · compile {esc(_cell(info.get("compile_seconds")))} s
  · run {esc(_cell(info.get("run_seconds")))} s · status {esc(info.get("status"))}</p>
 <nav class="sub"><a href="#figures">figures</a> · <a href="#runs">runs</a> · <a href="#provenance">provenance</a></nav>
+{checks_block(checks)}
 {controls_block(store, study, controls, control_experiments or {}, control) if study else ""}
 <h2 id="figures">Figures</h2>{figs or "<p>No curves stored.</p>"}
 <h2 id="runs">Runs</h2>{runs_table(runs)}

@@ -4,6 +4,7 @@ from descentlab.discovery import import_submodules
 from descentlab.studies.base import (
     STUDIES,
     Analysis,
+    Check,
     Control,
     Study,
     StudyOptions,
@@ -18,6 +19,7 @@ import_submodules(__name__, __path__)
 __all__ = [
     "STUDIES",
     "Analysis",
+    "Check",
     "Control",
     "Study",
     "StudyOptions",

@@ -290,6 +290,7 @@ def run_study(
             control=control,
             controls=study.controls,
             control_experiments=control_experiments(name, options),
+            checks=study.checks,
         )
         write_index(store)
     return StudyOutcome(name, results, analysis, path)

@@ -62,6 +62,25 @@ gradient norm
   \big((1+\tfrac1b)\sum_i\lambda_i^3v_i + \tfrac1b\,g\sum_i\lambda_i^2\big)`
   (→ :math:`b\sum\lambda_i^2v_i/(g\sum\lambda_i^2)` as :math:`\lambda_{\max}\to0`, the ODE's greedy rate).
 
+  **Its limit for two eigenvalues** (:func:`line_search_two_level_limit`). Noiseless, in the high-dimensional
+  limit (the greedy rate above, :math:`\lambda\propto1/d`): K has eigenvalue :math:`\lambda_1` on a fraction
+  :math:`p_1` of the coordinates and :math:`\lambda_2<\lambda_1` on :math:`p_2=1-p_1`; with the group totals
+  :math:`V_k=\sum_{i\in k}v_i`, :math:`dV_k/dt=-2\gamma\lambda_kV_k+\gamma^2\lambda_k\,dp_k\,g/b` and
+  :math:`\gamma=b(\lambda_1^2V_1+\lambda_2^2V_2)/(g\sum_i\lambda_i^2)`. Both groups decay at one rate in the
+  limit, so the ratio :math:`r=V_1/V_2` settles where :math:`\frac{d}{dt}\ln V_1=\frac{d}{dt}\ln V_2`:
+
+  .. math:: -\lambda_1^2\lambda_2p_2\,r^2+\big[2(\lambda_2-\lambda_1)(p_1\lambda_1^2+p_2\lambda_2^2)
+     +\lambda_1^3p_1-\lambda_2^3p_2\big]\,r+\lambda_1\lambda_2^2p_1=0 ,
+
+  whose one positive root gives :math:`\gamma_\infty=\frac{b}{d}\,
+  \frac{\lambda_1^2r+\lambda_2^2}{(\lambda_1r+\lambda_2)(p_1\lambda_1^2+p_2\lambda_2^2)}` — between
+  :math:`b\lambda_2/\sum\lambda_i^2` and :math:`b\lambda_1/\sum\lambda_i^2`, so with tr K fixed it falls like the
+  eigenvalue ratio :math:`\lambda_2/\lambda_1` while the best fixed step stays O(b/tr K): line search is
+  arbitrarily slower as the spread grows. (The paper characterizes this limit exactly; its statement could not
+  be read in the stored copy, so this is our derivation from its ODE. The finite-d recursion reaches
+  :math:`\gamma_\infty(1+O(1/d))`: −0.65 % at d = 100 and −0.32 % at d = 200 for :math:`\lambda_2/\lambda_1=1/8`,
+  −1.3 % at d = 100 for 1/4, checked in ``tests/theory``.)
+
 Reference: Collins-Woodfin, Seroussi, Garcia Malaxechebarria, Mackenzie, Paquette, Paquette,
 *The High Line: Exact Risk and Learning Rate Curves of Stochastic Adaptive Learning Rate
 Algorithms* (2405.19585); Ward, Wu, Bottou, *AdaGrad stepsizes* (1806.01811).
@@ -166,6 +185,26 @@ def line_search_curves(
     with jax.enable_x64(True):
         risk, gamma = _scan_line_search(jnp.asarray(lam), jnp.asarray(v0), 1.0 / batch_size, sigma2, jnp.zeros(n))
         return _on_grid(0.5 * (float(np.dot(lam, v0)) + sigma2), risk, gamma, steps)
+
+
+def line_search_two_level_limit(lam: np.ndarray, batch_size: int = 1) -> float:
+    """γ∞ of the idealized exact line search (noiseless, high-dimensional limit) for a spectrum ``lam`` with exactly
+    two distinct positive values (the positive root of the ratio equation in the module docstring).
+
+    Raises ValueError unless ``lam`` has exactly two distinct values, both positive."""
+    lam = np.asarray(lam, dtype=np.float64)
+    values = np.unique(lam)
+    if values.size != 2 or values[0] <= 0.0:
+        raise ValueError(f"needs exactly two distinct positive eigenvalues, got {values.size}: {values[:4]}")
+    lam2, lam1 = float(values[0]), float(values[1])
+    p1 = float(np.mean(lam == lam1))
+    p2 = 1.0 - p1
+    mean_sq = p1 * lam1**2 + p2 * lam2**2
+    a = -(lam1**2) * lam2 * p2
+    b = 2.0 * (lam2 - lam1) * mean_sq + lam1**3 * p1 - lam2**3 * p2
+    c = lam1 * lam2**2 * p1
+    r = (-b - np.sqrt(b * b - 4.0 * a * c)) / (2.0 * a)  # a < 0 < c: the one positive root
+    return float(batch_size * (lam1**2 * r + lam2**2) / ((lam1 * r + lam2) * mean_sq * lam.size))
 
 
 def adagrad_norm_limit_closed_form(

@@ -24,9 +24,16 @@ dimension a and q concentrate, and the mean :math:`\bar\theta_i` and second mome
 with :math:`a=\mu^\top\bar\theta`, :math:`q=\sum_i\lambda_iv_i`, and A, B, :math:`E[s^2]` Gaussian expectations over
 :math:`m\sim\mathcal N(a,q)` (64-point Gauss–Hermite). Integrated one step at a time (``lax.scan``, O(d) a step).
 
+The overlap also splits over the eigen-directions, :math:`a = a_C + a_N` with :math:`a_C=\sum_{i\in C}\mu_i\bar\theta_i`
+on the clean half C (the ⌊d/2⌋ smallest variances) — 2510.14074's clean vs noisy directions. Since
+:math:`\bar\theta_i\approx\frac{A\mu_i}{B\lambda_i}(1-e^{-B\lambda_i\tau})` saturates in the noisy directions and
+keeps growing in the clean ones, the clean share :math:`a_C/a` grows with the anisotropy (for isotropic K it is
+:math:`\lVert\mu_C\rVert^2/\lVert\mu\rVert^2` at every step).
+
 References: Collins-Woodfin, Paquette, Paquette, Seroussi, *Hitting the High-Dimensional Notes: An ODE for
-SGD Learning Dynamics on GLMs and Multi-Index Models* (2308.08977); high-dimensional SGD on anisotropic
-Gaussian-mixture classes with isotropic, zero-one and power-law covariances (2510.14074).
+SGD Learning Dynamics on GLMs and Multi-Index Models* (2308.08977); Collins-Woodfin, Seroussi, *Exact Dynamics of
+Multi-class Stochastic Gradient Descent* (2510.14074): anisotropic Gaussian-mixture classes with isotropic, zero-one
+and power-law covariances.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from jax.scipy.special import ndtr
 
 from descentlab.params import Param
 from descentlab.problems.least_squares import SPECTRA, TEACHERS, covariance_spectrum, teacher_vector
+from descentlab.problems.logistic_mixture import clean_mask
 from descentlab.theory._least_squares import OPTIMIZER_PARAMS, learning_rates
 from descentlab.theory.registry import register_prediction
 
@@ -70,7 +78,7 @@ def mixture_arrays(params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 @jax.jit
-def _scan(lam, mu, theta0, v0, etas, inv_b):
+def _scan(lam, mu, theta0, v0, etas, inv_b, clean):
     def observe(theta, v):
         a, q = jnp.dot(mu, theta), jnp.dot(lam, v)
         risk, big_a, big_b, s2 = gaussian_expectations(a, q)
@@ -87,31 +95,42 @@ def _scan(lam, mu, theta0, v0, etas, inv_b):
         )
         theta = theta + eta * drift
         a, q, risk, *_ = observe(theta, v)
-        return (theta, v), (risk, a, q)
+        return (theta, v), (risk, a, q, jnp.dot(clean * mu, theta))
 
     a0, q0, r0, *_ = observe(theta0, v0)
-    _, (risk, a, q) = jax.lax.scan(step, (theta0, v0), etas)
-    return (jnp.concatenate([r0[None], risk]), jnp.concatenate([a0[None], a]), jnp.concatenate([q0[None], q]))
+    _, (risk, a, q, a_clean) = jax.lax.scan(step, (theta0, v0), etas)
+    first = (r0, a0, q0, jnp.dot(clean * mu, theta0))
+    return tuple(jnp.concatenate([x0[None], x]) for x0, x in zip(first, (risk, a, q, a_clean), strict=True))
 
 
 def logistic_gmm_curves(
     lam: np.ndarray, mu: np.ndarray, etas: np.ndarray, steps: np.ndarray, batch_size: int = 1, init_scale: float = 0.0
 ) -> dict[str, np.ndarray]:
-    """Risk, error, overlap a = μᵀθ and q = θᵀKθ on ``steps``."""
+    r"""Risk, error, overlap a = μᵀθ, q = θᵀKθ, and the parts of a on the clean and noisy halves of the
+    eigen-directions (``overlap_clean`` = :math:`\sum_{i\in C}\mu_i\bar\theta_i`, ``overlap_noisy`` = a − it;
+    C from :func:`~descentlab.problems.logistic_mixture.clean_mask`: the ⌊d/2⌋ smallest variances) on ``steps``."""
     d = lam.size
     with jax.enable_x64(True):
-        risk, a, q = _scan(
+        risk, a, q, a_clean = _scan(
             jnp.asarray(lam),
             jnp.asarray(mu),
             jnp.zeros(d),
             jnp.full(d, init_scale**2 / d),
             jnp.asarray(etas[: int(np.max(steps))]),
             1.0 / batch_size,
+            jnp.asarray(clean_mask(d)),
         )
-        risk, a, q = (np.asarray(x, dtype=np.float64)[steps] for x in (risk, a, q))
+        risk, a, q, a_clean = (np.asarray(x, dtype=np.float64)[steps] for x in (risk, a, q, a_clean))
         error = np.asarray(ndtr(-a / np.sqrt(np.maximum(q, 1e-300))))
     error = np.where(q > 0, error, np.where(a > 0, 0.0, 0.5))
-    return {"risk": risk, "error": error, "overlap": a, "norm_sq": q}
+    return {
+        "risk": risk,
+        "error": error,
+        "overlap": a,
+        "norm_sq": q,
+        "overlap_clean": a_clean,
+        "overlap_noisy": a - a_clean,
+    }
 
 
 PARAMS: dict[str, Param] = {
@@ -132,7 +151,8 @@ PARAMS: dict[str, Param] = {
 @register_prediction(
     "logistic_gmm",
     PARAMS,
-    "Streaming SGD on binary logistic regression, two Gaussian classes ±μ + N(0, K): risk, error and overlap μᵀθ",
+    "Streaming SGD on binary logistic regression, two Gaussian classes ±μ + N(0, K): risk, error, overlap μᵀθ "
+    "and its clean/noisy parts",
     "Collins-Woodfin, Paquette, Paquette, Seroussi (2308.08977); 2510.14074",
     kind="limit",
 )

@@ -4,7 +4,7 @@ f(p) = (1/n) Σᵢ ½ Σ_leaves h ⊙ (p − cᵢ)²  with params {"x": (4,), "y
 targets cᵢ average to p* (a point inside the probability simplex), so f is minimised at p* with
 L = max h = 2 and μ = min h = 0.5. The initial point is the simplex centre (1/6 each).
 It provides every extra argument the engine can pass (value, grad, value_fn, grad_fn,
-example_grads, key) and a jit-able ``lax.scan`` driver.
+example_grads, key, risk_fn — here the objective f itself) and a jit-able ``lax.scan`` driver.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def extras(names: tuple[str, ...], params: Any, key: jax.Array) -> dict[str, Any
         "grad_fn": lambda: jax.grad(loss),
         "example_grads": lambda: example_grads(params),
         "key": lambda: key,
+        "risk_fn": lambda: loss,
     }
     return {name: available[name]() for name in names}
 

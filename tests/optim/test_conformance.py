@@ -80,6 +80,8 @@ CASES: dict[str, Case] = {
     "autosgd": Case(learning_rate=0.01),
     "natural_gradient": Case(learning_rate=0.01),
     "layerwise_gd": Case(learning_rate=1.0, params=(("eta_hidden", 0.3), ("eta_output", 0.3))),
+    # γ_t → 0 as ∇f → 0 with f* > 0 (the noise term 2R/b of the idealized line search): sublinear, tol loosened
+    "line_search": Case(learning_rate=1.0, steps=300, tol=5e-2),
 }
 
 
@@ -123,7 +125,9 @@ def test_every_optimizer_is_listed_with_a_reference():
     assert len(NAMES) >= 40
     for name, entry in OPTIMIZERS.items():
         assert entry.reference and entry.summary, name
-        assert set(entry.extra_args) <= {"value", "grad", "value_fn", "grad_fn", "example_grads", "key"}, name
+        assert set(entry.extra_args) <= {"value", "grad", "value_fn", "grad_fn", "example_grads", "key", "risk_fn"}, (
+            name
+        )
 
 
 def _injected(name: str, **overrides):

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from descentlab.cli import app
 from descentlab.store import Store
 from descentlab.studies import STUDIES, StudyOptions, run_study
+from descentlab.studies.base import control_experiments
 
 CONTROLS = [(name, control.name) for name, study in STUDIES.items() for control in study.controls]
 
@@ -40,6 +41,8 @@ def test_every_control_fails_the_headline_verdict(tmp_path, name, control):
     stored = store.verdicts(outcome.results[0].experiment, control=control)
     assert len(stored) == len(outcome.analysis.verdicts) and not bool(stored["passed"].iloc[0])
     assert stored["headline"].iloc[0]
+    # the study's report finds it there: the control's experiment is known from the study's options alone
+    assert control_experiments(name, StudyOptions(quick=True))[control] == outcome.results[0].experiment
 
 
 def test_the_cli_runs_a_control_exits_1_and_the_report_lists_every_control(tmp_path):

@@ -111,3 +111,42 @@ def test_recursion_tail_exponent_approaches_the_power_law_prediction(beta):
     predicted = adagrad_norm_power_law_exponent(2.0, beta)
     assert abs(slope(10**5) - predicted) < 0.02
     assert abs(slope(10**5) - predicted) <= abs(slope(10**4) - predicted)
+
+
+def _two_level(dim: int, ratio: float, low_fraction: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    from descentlab.theory._least_squares import problem_arrays
+
+    return problem_arrays(
+        {"dim": dim, "spectrum": "two_level", "low_fraction": low_fraction, "low_value": ratio, "teacher": "flat"}
+    )
+
+
+@pytest.mark.parametrize(("ratio", "low_fraction"), [(0.25, 0.5), (0.125, 0.5), (0.1, 0.25)])
+def test_line_search_two_level_limit_is_the_long_recursion_at_large_d(ratio, low_fraction):
+    """The recursion's γ_t at d = 2000, run until it settles, is the high-dimensional limit to 0.2 %, and the
+    gap shrinks like 1/d (d = 250 → 2000: eight times smaller, within a factor 1.5)."""
+    from descentlab.theory.adaptive_least_squares import line_search_curves, line_search_two_level_limit
+
+    gaps = {}
+    for dim in (250, 2000):
+        lam, v0 = _two_level(dim, ratio, low_fraction)
+        steps = np.array([0, 200 * dim])
+        gamma = line_search_curves(lam, v0, steps)["learning_rate"][-1]
+        gaps[dim] = gamma / line_search_two_level_limit(lam) - 1.0
+    assert abs(gaps[2000]) < 2e-3
+    assert 8.0 / 1.5 < gaps[250] / gaps[2000] < 8.0 * 1.5
+
+
+def test_line_search_two_level_limit_bounds_and_inputs():
+    """b λ₂/Σλ² < γ∞ < b λ₁/Σλ², γ∞ ∝ b; one or three distinct eigenvalues are refused."""
+    from descentlab.theory.adaptive_least_squares import line_search_two_level_limit
+
+    for ratio in (0.5, 0.1, 0.01):
+        lam, _ = _two_level(100, ratio)
+        limit = line_search_two_level_limit(lam)
+        assert lam.min() / np.sum(lam**2) < limit < lam.max() / np.sum(lam**2)
+        assert line_search_two_level_limit(lam, batch_size=4) == pytest.approx(4 * limit)
+    with pytest.raises(ValueError, match="two distinct"):
+        line_search_two_level_limit(np.full(10, 0.1))
+    with pytest.raises(ValueError, match="two distinct"):
+        line_search_two_level_limit(np.array([1.0, 2.0, 3.0]))
