@@ -536,7 +536,9 @@ class Store:
         if len(kept):
             study = kept["study"].fillna("") if "study" in kept else ""
             kept = kept[~((kept["control"] == judge[0]) & (study == judge[1]))]
-        table = pa.Table.from_pylist(kept.to_dict("records") + rows) if len(kept) else pa.Table.from_pylist(rows)
+        records = (kept.to_dict("records") if len(kept) else []) + rows
+        columns = list(dict.fromkeys(key for record in records for key in record))  # old files may lack a column
+        table = pa.Table.from_pylist([{key: record.get(key) for key in columns} for record in records])
         write_table_atomically(table, self.experiment_dir(experiment) / VERDICTS)
 
     def write_theory(self, experiment: str, table: pa.Table) -> None:

@@ -192,11 +192,13 @@ def check_options(name: str, options: StudyOptions) -> StudyOptions:
             extra[key] = value
         overrides = tuple(item for item in control.overrides if item not in overrides) + overrides
     check_params("--option", declared, extra, name)
-    coerced = tuple(
-        (key, param.coerce(f"--option.{key}", extra[key]) if key in extra else param.default)
-        for key, param in declared.items()
-    )
+    coerced = tuple((key, _coerced(key, param, extra.get(key, param.default))) for key, param in declared.items())
     return dataclasses.replace(options, extra=coerced, overrides=overrides)
+
+
+def _coerced(key: str, param: Param, value: Any) -> Any:
+    """An option's value as its declared kind (an option whose default is None may stay None)."""
+    return None if value is None and param.default is None else param.coerce(f"--option.{key}", value)
 
 
 def conform(study: type[Study], verdicts: list[Verdict]) -> None:

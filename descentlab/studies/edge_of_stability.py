@@ -17,7 +17,7 @@ Split into halves (by checkpoint), the edge phase of **every** run must
 
 * **last**: span at least a third of the run and at least ``MIN_CHECKPOINTS`` checkpoints;
 * **hover**: the drift :math:`|\mathrm{med}(r_{\text{2nd half}})-\mathrm{med}(r_{\text{1st half}})|`
-  is at most ``MAX_DRIFT``;
+  is at most ``MAX_DRIFT`` (:data:`CHECK_HOVERS`);
 * **sit at the edge**: the median of :math:`r` over the phase lies in ``BAND`` = [0.97, 1.06];
 * **be non-monotone with a net fall**: the training loss rises between at least one pair of consecutive
   checkpoints in the phase, and its median over the second half is below that over the first half.
@@ -53,14 +53,65 @@ from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.params import Param
 from descentlab.report import figures as F
-from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
+from descentlab.studies.base import Analysis, Check, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict
 
-BAND = (0.97, 1.06)
-MAX_DRIFT = 0.05
-MIN_FRACTION = 1.0 / 3.0
+BAND = (0.97, 1.06)  # "at or just above" 2/η: about one measured spread of the phase medians on either side
 MIN_CHECKPOINTS = 10
 METRIC = "sharpness"
+
+_SPREAD = (
+    "Measured over 2 seeds × the step sizes: phase medians of S·η/2 1.002–1.019 at --quick (1.004–1.027 at "
+    "default), drifts ≤ 0.018 (0.021), phases 58–84 % (50–90 %) of the run with ≥ 4 (≥ 6) loss rises and a net "
+    "fall ≥ 30 %."
+)
+CHECK_LASTS = Check(
+    "phase-lasts",
+    f"shortest edge phase as a fraction of the run (≥ 1/3 and ≥ {MIN_CHECKPOINTS} checkpoints)",
+    "a lasting edge phase: the sharpness stays at 2/η for the rest of training",
+    1.0 / 3.0,
+    "The shortest phase measured is 58 % of the run at --quick and 50 % at default.",
+)
+CHECK_HOVERS = Check(
+    "hovers",
+    "largest drift |median S·η/2 2nd half − 1st half| of the edge phase",
+    "no drift: the sharpness hovers at 2/η",
+    0.05,
+    "About 2.5 × the largest drift measured (0.018 at --quick, 0.021 at default); a run still climbing through "
+    "2/η drifts by 0.05–0.08.",
+)
+MIN_FRACTION = CHECK_LASTS.tolerance
+MAX_DRIFT = CHECK_HOVERS.tolerance
+CHECK_EDGE = Check(
+    "edge-phase",
+    f"median S·η/2 over the edge phase (from the first upward crossing of 2/η), worst run; pass: every run's phase "
+    f"lasts ≥ 1/3 of the run and ≥ {MIN_CHECKPOINTS} checkpoints, drifts ≤ {MAX_DRIFT:g}, has its median in "
+    f"[{BAND[0]}, {BAND[1]}], a loss rise and a net loss fall",
+    "the edge of stability 2/η (edge_of_stability prediction): sharpness rises to it and hovers at or just above",
+    BAND[1] - 1.0,
+    "The band [0.97, 1.06] leaves about one spread of the phase medians on either side. " + _SPREAD,
+)
+CHECK_AT_EDGE = Check(
+    "at-edge",
+    f"median S·η/2 over the edge phase farthest from [{BAND[0]}, {BAND[1]}]",
+    "at or just above 2/η",
+    BAND[1] - 1.0,
+    "The band [0.97, 1.06]: about one spread on either side. " + _SPREAD,
+)
+CHECK_LOSS_RISES = Check(
+    "loss-rises",
+    "fewest training-loss rises between checkpoints in the edge phase (≥ 1)",
+    "a non-monotone loss at the edge",
+    1.0,
+    "At least one rise; measured ≥ 4 per run at --quick and ≥ 6 at default.",
+)
+CHECK_NET_FALL = Check(
+    "net-fall",
+    "smallest relative fall of the median loss from the 1st to the 2nd half of the edge phase (> 0)",
+    "the loss keeps decreasing over long times",
+    0.0,
+    "A positive fall; measured ≥ 30 % at both sizes.",
+)
 
 SIZES = {
     "quick": {
@@ -212,58 +263,18 @@ def verdicts_from(table: pd.DataFrame) -> list[Verdict]:
     distances = np.array([band_distance(r) for r in table["median S·η/2"]])
     worst = int(np.lexsort((-distances, -table.failed.to_numpy()))[0])
     passed = bool((table.failed == 0).all())
-    what = (
-        f"median S·η/2 over the edge phase (from the first upward crossing of 2/η), worst of {len(table)} "
-        f"runs (η = {table.lr.iloc[worst]:g}, seed {table.seed.iloc[worst]}); pass: every run's phase lasts "
-        f"≥ 1/3 of the run and ≥ {MIN_CHECKPOINTS} checkpoints, drifts ≤ {MAX_DRIFT}, has its median in "
-        f"[{BAND[0]}, {BAND[1]}], a loss rise and a net loss fall"
-    )
-    out = [Verdict(passed, float(table["median S·η/2"].iloc[worst]), what, BAND[1] - 1.0)]
+    detail = f"worst of {len(table)} runs: η = {table.lr.iloc[worst]:g}, seed {table.seed.iloc[worst]}"
+    out = [CHECK_EDGE.verdict(float(table["median S·η/2"].iloc[worst]), passed, detail=detail)]
     fraction, _ = _worst(table, "edge fraction", largest=False)
-    out.append(
-        Verdict(
-            bool(table["ok: lasts"].all()),
-            fraction,
-            f"shortest edge phase as a fraction of the run (≥ {MIN_FRACTION:.3g} and ≥ {MIN_CHECKPOINTS} checkpoints)",
-            MIN_FRACTION,
-        )
-    )
+    out.append(CHECK_LASTS.verdict(fraction, bool(table["ok: lasts"].all())))
     drift, _ = _worst(table, "drift", largest=True)
-    out.append(
-        Verdict(
-            bool(table["ok: hovers"].all()),
-            drift,
-            "largest drift |median S·η/2 2nd half − 1st half| of the edge phase",
-            MAX_DRIFT,
-        )
-    )
+    out.append(CHECK_HOVERS.verdict(drift, bool(table["ok: hovers"].all())))
     band = table["median S·η/2"].iloc[int(np.argmax(distances))]
-    out.append(
-        Verdict(
-            bool(table["ok: at edge"].all()),
-            float(band),
-            f"median S·η/2 over the edge phase farthest from [{BAND[0]}, {BAND[1]}]",
-            BAND[1] - 1.0,
-        )
-    )
+    out.append(CHECK_AT_EDGE.verdict(float(band), bool(table["ok: at edge"].all())))
     rises, _ = _worst(table, "loss rises", largest=False)
-    out.append(
-        Verdict(
-            bool(table["ok: loss rises"].all()),
-            rises,
-            "fewest training-loss rises between checkpoints in the edge phase (≥ 1)",
-            1.0,
-        )
-    )
+    out.append(CHECK_LOSS_RISES.verdict(rises, bool(table["ok: loss rises"].all())))
     fall, _ = _worst(table, "loss fall", largest=False)
-    out.append(
-        Verdict(
-            bool(table["ok: net fall"].all()),
-            fall,
-            "smallest relative fall of the median loss from the 1st to the 2nd half of the edge phase (> 0)",
-            0.0,
-        )
-    )
+    out.append(CHECK_NET_FALL.verdict(fall, bool(table["ok: net fall"].all())))
     return out
 
 
@@ -276,6 +287,14 @@ class EdgeOfStability(Study):
     reference = (
         "Cohen, Kaur, Li, Kolter, Talwalkar. Gradient Descent on Neural Networks Typically Occurs at the "
         "Edge of Stability (2103.00065)"
+    )
+    checks: ClassVar[tuple[Check, ...]] = (
+        CHECK_EDGE,
+        CHECK_LASTS,
+        CHECK_HOVERS,
+        CHECK_AT_EDGE,
+        CHECK_LOSS_RISES,
+        CHECK_NET_FALL,
     )
     declared_options: ClassVar[dict[str, Param]] = {
         "line_factor": Param(
@@ -336,7 +355,7 @@ class EdgeOfStability(Study):
         ]
 
     def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
-        factor = float(options.get("line_factor", 1.0))
+        factor = float(options["line_factor"])
 
         def threshold(lr: float) -> float:
             return factor * edge_line(lr)

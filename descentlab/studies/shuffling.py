@@ -167,13 +167,12 @@ from descentlab.params import Param
 from descentlab.problems.finite_sum_quadratic import FiniteSumQuadratic
 from descentlab.problems.l1_regression import L1Regression
 from descentlab.report import figures as F
-from descentlab.store.schema import OK
-from descentlab.studies.base import Analysis, Control, Study, StudyOptions, register_study
+from descentlab.store.schema import OK, run_key, seed_mean
+from descentlab.studies.base import Analysis, Check, Control, Study, StudyOptions, register_study
 from descentlab.theory import Verdict, fit_power_law
 from descentlab.theory.shuffling import expected_errors
 
 PREDICTED_SLOPE = {"with_replacement": 1.0, "single_shuffle": 2.0, "incremental": 2.0, "random_reshuffling": 3.0}
-TOLERANCE = 0.25
 METRIC = "suboptimality"
 SAMPLERS = ["with_replacement", "single_shuffle", "incremental", "random_reshuffling"]
 
@@ -185,7 +184,6 @@ SIZES = {
 
 # Second half: last iterate of SGD on ℓ1 regression at horizons K (epochs), step η_K = (D/G)/√(nK).
 LAST_ITERATE_EXPONENT = -0.5  # O(G D / √K) at fixed n (Liu & Zhou 2024; 2025, Theorem 4.2 for RR)
-LAST_ITERATE_TOLERANCE = 0.15  # pass when every shuffling scheme's |fitted exponent + 1/2| ≤ 0.15 (two-sided)
 SHUFFLING_SCHEMES = ("random_reshuffling", "single_shuffle", "incremental")  # what the theorems cover
 L1_PROBLEM = {"name": "l1_regression", "n_samples": 32, "dim": 8, "noise": 0.5, "data_seed": 0, "init_scale": 1.0}
 # Third part: RR's advantage against n at one constant step γ, on an isotropic shared-Hessian quadratic started at x*.
@@ -197,7 +195,6 @@ N_SWEEP_PROBLEM = {"name": "finite_sum_quadratic", "dim": 32, "mu": 1.0, "init_d
 # γ = log(nK)/(μnK), on components with different Hessians (A_i = 1 ± h by the side of the centres' median).
 HESSIAN_SPREAD = 0.5  # h: curvatures 1.5 and 0.5 (the drift ∝ Σ a_i g_i is largest near h ≈ 0.5 for Gaussian centres)
 GROWTH_EXPONENT = 1.0  # leading order: with-replacement 1/(nK) over RR's 1/(nK)² for K ≫ n (up to log(nK))
-GROWTH_TOLERANCE = 0.10  # ≈ 5 × the replicate spread of the fitted exponent at --quick (module docstring)
 # One static program per (n, sampler) carries both n-sweeps: the step (fixed γ or tuned γ_n) and h ∈ {0, h} are
 # vmapped axes. The run lasts K epochs; the tuned floor is read over its second half, the fixed-γ one after burn_in.
 # "seeds" is the count at the largest n; smaller n get proportionally more (the same work per n, a run's length
@@ -214,11 +211,55 @@ LAST_ITERATE_SIZES = {
     "paper": {"horizons": [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192], "seeds": 128},
 }
 
+CHECK_CLAIMS = Check(
+    "claims-failing",
+    "number of the four parts' verdicts that fail (floor slopes vs γ, last iterate vs K, RR's advantage vs n at a "
+    "fixed step and at the tuned step)",
+    "every part holds",
+    0.0,
+    "None may fail; each part's own tolerance comes from its measured spread (the checks below).",
+)
+CHECK_FLOORS = Check(
+    "error-floor-slopes",
+    "largest |fitted − predicted| slope of the error floor vs γ over the samplers",
+    "floors ∝ γ (with replacement), γ² (single shuffle, incremental), γ³ (random reshuffling)",
+    0.25,
+    "A quarter of the unit spacing between the predicted slopes 1, 2, 3, so a neighbouring law fails; measured "
+    "0.044 at --quick (8 seeds, worst with replacement), 1.04 with RR's exponent shifted 3 → 2.",
+)
+CHECK_LAST_ITERATE = Check(
+    "last-iterate-exponent",
+    "largest |fitted − predicted| exponent in K of the last iterate F(x_K) − F* over RR, SS, IG (two-sided)",
+    "O(G D / √K) at fixed n for every shuffling scheme (Liu & Zhou 2024; 2025, Theorem 4.2): exponent −1/2",
+    0.15,
+    "Measured worst |error| 0.102 at --quick (16 seeds) and 0.059 at default (64 seeds), both RR; a step not scaled "
+    "with K gives exponent ≈ 0.",
+)
+CHECK_ADVANTAGE = Check(
+    "rr-advantage-vs-n",
+    "largest |fitted − predicted| exponent in n of RR's floor advantage at a fixed step, in units of its tolerance "
+    "(0.08 for WR/RR, 0.16 for SS/RR; two-sided)",
+    "the exact epoch map's exponents (−1.906 and −0.998 at --quick; leading order −2 and −1)",
+    1.0,
+    "8 replicates of the --quick sweep gave WR/RR −1.914 ± 0.012 and SS/RR −1.012 ± 0.033 (mean ± SD); the "
+    "per-comparator tolerances 0.08 and 0.16 are 6.7 and 4.8 SD.",
+)
+CHECK_GROWTH = Check(
+    "rr-advantage-growth",
+    "|fitted − predicted| exponent in n of floor(with replacement)/floor(RR) at the tuned step log(nK)/(μnK), "
+    "Hessians 1 ± h (two-sided)",
+    "the exact expected errors at the same epoch ends (theory.shuffling: 0.778 on n ∈ {4, …, 32}, K = 1024)",
+    0.10,
+    "8 replicates at --quick gave 0.759 ± 0.021 (mean ± SD), largest |fitted − exact| 0.051; bootstrap spread over "
+    "seeds 0.027–0.044 (≈ 5 × the replicate spread).",
+)
+
 
 def floors(runs: pd.DataFrame, curves: pd.DataFrame, first_step: int) -> pd.DataFrame:
     """Mean of F − F* over the recorded epoch ends from ``first_step`` on and over seeds."""
+    keys = run_key(runs, curves)
     data = curves[(curves.metric == METRIC) & (curves.step >= first_step)].merge(
-        runs[["run", "sampler_name", "optimizer_learning_rate", "status"]], on="run"
+        runs[[*keys, "sampler_name", "optimizer_learning_rate", "status"]], on=keys
     )
     data = data[data.status == OK]
     return (
@@ -269,27 +310,23 @@ def last_iterates(
     belongs to the i-th smallest K). Otherwise (the control) the runs of the largest step, the one
     tuned for the smallest K, are read at every horizon: a constant step not scaled with K.
     """
-    data = curves[curves.metric == METRIC].merge(
-        runs[["run", "sampler_name", "optimizer_learning_rate", "status"]], on="run"
-    )
-    data = data[data.status == OK]
-    steps = np.sort(data.optimizer_learning_rate.unique())[::-1]
+    means = seed_mean(runs, curves, METRIC, by=["sampler_name", "optimizer_learning_rate"])
+    steps = np.sort(means.optimizer_learning_rate.unique())[::-1]
     if len(steps) != len(horizons):
         raise ValueError(f"{len(steps)} step sizes for {len(horizons)} horizons {horizons}")
     rows = []
     for i, k in enumerate(horizons):
         step = steps[i] if horizon_scaled else steps[0]
-        at = data[np.isclose(data.optimizer_learning_rate, step, rtol=1e-9) & (data.step == n * k)]
-        for sampler, group in at.groupby("sampler_name"):
-            v = group["value"].to_numpy()
+        at = means[np.isclose(means.optimizer_learning_rate, step, rtol=1e-9) & (means.step == n * k)]
+        for sampler, mean, stderr, count in zip(at.sampler_name, at["mean"], at["stderr"], at["count"], strict=True):
             rows.append(
                 {
                     "sampler_name": sampler,
                     "epochs": k,
                     "learning_rate": step,
-                    "mean": v.mean(),
-                    "sem": v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0,
-                    "seeds": v.size,
+                    "mean": mean,
+                    "sem": stderr if count > 1 else 0.0,
+                    "seeds": int(count),
                 }
             )
     return pd.DataFrame(rows)
@@ -347,16 +384,15 @@ def advantage_exponent(step: float, ns: np.ndarray, comparator: str) -> float:
 
 def n_sweep_samplers(options: StudyOptions) -> list[str]:
     """The comparators and RR — or, in a control, the sampler that runs in RR's place."""
-    swap = options.get("rr_sampler", "random_reshuffling")
+    swap = options["rr_sampler"]
     return [*ADVANTAGE_COMPARATORS, *([swap] if swap not in ADVANTAGE_COMPARATORS else [])]
 
 
 def seed_floors(runs: pd.DataFrame, curves: pd.DataFrame, first_step: int | dict[int, int]) -> pd.DataFrame:
     """Mean of F − F* over the recorded epoch ends from ``first_step`` on (one step, or one per n), per sampler, n
     and seed; ``runs`` and ``curves`` may hold several experiments."""
-    data = curves[curves.metric == METRIC].merge(
-        runs[["experiment", "run", "sampler_name", "problem_n", "seed", "status"]], on=["experiment", "run"]
-    )
+    keys = run_key(runs, curves)
+    data = curves[curves.metric == METRIC].merge(runs[[*keys, "sampler_name", "problem_n", "seed", "status"]], on=keys)
     start = data.problem_n.map(first_step) if isinstance(first_step, dict) else first_step
     data = data[(data.status == OK) & (data.step >= start)]
     return data.groupby(["sampler_name", "problem_n", "seed"])["value"].mean().reset_index()
@@ -493,6 +529,13 @@ class Shuffling(Study):
         "Liu & Zhou. Improved Last-Iterate Convergence of Shuffling Gradient Methods for Nonsmooth Convex "
         "Optimization (ICML 2025, 2505.23056)"
     )
+    checks: ClassVar[tuple[Check, ...]] = (
+        CHECK_CLAIMS,
+        CHECK_FLOORS,
+        CHECK_LAST_ITERATE,
+        CHECK_ADVANTAGE,
+        CHECK_GROWTH,
+    )
 
     declared_options: ClassVar[dict[str, Param]] = {
         "rr_sampler": Param(
@@ -542,13 +585,13 @@ class Shuffling(Study):
     @staticmethod
     def samplers(options: StudyOptions) -> list[str]:
         """The sampler grid: RR swapped for ``rr_sampler`` (a control) — run once, relabelled in :meth:`relabel`."""
-        swap = options.get("rr_sampler", "random_reshuffling")
+        swap = options["rr_sampler"]
         return [s for s in SAMPLERS if s != "random_reshuffling"] if swap != "random_reshuffling" else list(SAMPLERS)
 
     @staticmethod
     def relabel(runs: pd.DataFrame, options: StudyOptions) -> pd.DataFrame:
         """The runs with the swapped sampler's runs also filling the random-reshuffling slot (controls only)."""
-        swap = options.get("rr_sampler", "random_reshuffling")
+        swap = options["rr_sampler"]
         if swap == "random_reshuffling":
             return runs
         return pd.concat(
@@ -648,18 +691,13 @@ class Shuffling(Study):
         table = floors(runs, curves, size["n"] * (size["epochs"] - size["tail"]))
         predicted = {
             **PREDICTED_SLOPE,
-            "random_reshuffling": PREDICTED_SLOPE["random_reshuffling"] + float(options.get("rr_floor_shift", 0.0)),
+            "random_reshuffling": PREDICTED_SLOPE["random_reshuffling"] + float(options["rr_floor_shift"]),
         }
-        last_exponent = LAST_ITERATE_EXPONENT + float(options.get("last_exponent_shift", 0.0))
-        horizon_scaled = bool(options.get("horizon_scaled", True))
+        last_exponent = LAST_ITERATE_EXPONENT + float(options["last_exponent_shift"])
+        horizon_scaled = bool(options["horizon_scaled"])
         slopes = slope_table(table, predicted)
         worst = slopes.loc[slopes["|error|"].idxmax()]
-        floor_verdict = Verdict(
-            bool(slopes["|error|"].max() <= TOLERANCE),
-            float(slopes["|error|"].max()),
-            f"largest |fitted − predicted| slope of the error floor vs γ, worst: {worst.sampler}",
-            TOLERANCE,
-        )
+        floor_verdict = CHECK_FLOORS.verdict(float(slopes["|error|"].max()), detail=f"worst: {worst.sampler}")
         figures = [self._floor_figure(table, slopes, folder)]
         fig = F.learning_curves(
             runs[runs.sampler_name == "random_reshuffling"],
@@ -671,12 +709,12 @@ class Shuffling(Study):
         figures.append(("F − F* at the last epochs' ends, random reshuffling", F.save(fig, folder, "tail_rr")["png"]))
         summary = slopes.rename(columns={"fitted slope": "fitted", "predicted slope": "predicted"})
         summary.insert(0, "part", "floor vs γ")
-        named = [("error-floor slopes", floor_verdict)]
+        named = [floor_verdict]
         if last_results:
             last_verdict, exponents, figure = self._last_iterate(
                 last_results[0], folder, options, last_exponent, horizon_scaled
             )
-            named.append(("last-iterate exponent", last_verdict))
+            named.append(last_verdict)
             figures.append(figure)
             exponents = exponents.rename(columns={"fitted exponent": "fitted", "predicted exponent": "predicted"})
             exponents.insert(0, "part", "last iterate vs K")
@@ -685,28 +723,23 @@ class Shuffling(Study):
             sweep_runs = self.relabel(pd.concat([r.runs for r in sweep_results], ignore_index=True), options)
             sweep_curves = pd.concat([r.curves for r in sweep_results], ignore_index=True)
             advantage_verdict, advantages, figure = self._advantage(sweep_runs, sweep_curves, folder, options)
-            named.append(("RR advantage vs n", advantage_verdict))
+            named.append(advantage_verdict)
             figures.append(figure)
             advantages.insert(0, "part", "RR advantage vs n (fixed γ)")
             growth_verdict, growths, figure = self._growth(sweep_runs, sweep_curves, folder, options)
-            named.append(("RR advantage grows with n", growth_verdict))
+            named.append(growth_verdict)
             figures.append(figure)
             growths.insert(0, "part", "RR advantage vs n (tuned step)")
             summary = pd.concat(
                 [summary, advantages.drop(columns=["comparator"]), growths.drop(columns=["comparator"])],
                 ignore_index=True,
             )
-        verdicts = [v for _, v in named]
-        failed = sum(not v.passed for v in verdicts)
-        what = "claims failing of {}: {}".format(
-            len(verdicts),
-            "; ".join(
-                f"{name} {'pass' if v.passed else 'fail'} {v.figure:.3g} (tolerance {v.tolerance:g})"
-                for name, v in named
-            ),
+        failed = sum(not v.passed for v in named)
+        detail = f"of {len(named)}: " + "; ".join(
+            f"{v.check} {'pass' if v.passed else 'fail'} {v.figure:.3g} (tolerance {v.tolerance:g})" for v in named
         )
-        headline = Verdict(failed == 0, float(failed), what, 0.0)
-        return Analysis([headline, *verdicts], figures, summary)
+        headline = CHECK_CLAIMS.verdict(float(failed), failed == 0, detail=detail)
+        return Analysis([headline, *named], figures, summary)
 
     @staticmethod
     def fixed_step_runs(runs: pd.DataFrame, options: StudyOptions) -> pd.DataFrame:
@@ -722,7 +755,7 @@ class Shuffling(Study):
         tolerance). ``runs``: every n-sweep run (relabelled for a control)."""
         sweep = options.pick(N_SWEEP_SIZES)
         per_seed = seed_floors(Shuffling.fixed_step_runs(runs, options), curves, sweep["burn_in"])
-        table = advantage_table(per_seed, sweep["lr"], float(options.get("advantage_shift", 0.0)))
+        table = advantage_table(per_seed, sweep["lr"], float(options["advantage_shift"]))
         scaled = table["|error|"] / table["tolerance"]
         worst = table.loc[scaled.idxmax()]
         parts = "; ".join(
@@ -730,12 +763,8 @@ class Shuffling(Study):
             f"{row['leading order']:g}) ± {row.tolerance:g}"
             for _, row in table.iterrows()
         )
-        verdict = Verdict(
-            bool(scaled.max() <= 1.0),
-            float(scaled.max()),
-            f"largest |fitted − predicted| exponent in n of RR's floor advantage at γ = {sweep['lr']:g}, "
-            f"in units of its tolerance (two-sided; worst {worst.comparator}): {parts}",
-            1.0,
+        verdict = CHECK_ADVANTAGE.verdict(
+            float(scaled.max()), detail=f"γ = {sweep['lr']:g}, worst {worst.comparator}: {parts}"
         )
         return verdict, table, Shuffling._advantage_figure(per_seed, table, sweep["lr"], folder)
 
@@ -755,23 +784,20 @@ class Shuffling(Study):
             spread: seed_floors(tuned[tuned.problem_hessian_spread == spread], curves, first)
             for spread in (HESSIAN_SPREAD, 0.0)
         }
-        judged_spread = HESSIAN_SPREAD if options.get("growth_hessians", "heterogeneous") == "heterogeneous" else 0.0
-        shift = float(options.get("growth_shift", 0.0))
+        judged_spread = HESSIAN_SPREAD if options["growth_hessians"] == "heterogeneous" else 0.0
+        shift = float(options["growth_shift"])
         judged = growth_table(per_seed[judged_spread], epochs, HESSIAN_SPREAD, "heterogeneous Hessians", True, shift)
         contrast = growth_table(per_seed[0.0], epochs, 0.0, "shared Hessians", False)
         row = judged[judged.judged].iloc[0]
         error = float(row["|error|"])
-        verdict = Verdict(
-            error <= GROWTH_TOLERANCE,
+        verdict = CHECK_GROWTH.verdict(
             error,
-            f"|fitted − predicted| exponent in n of floor(with replacement)/floor(RR) at the tuned step "
-            f"log(nK)/(μnK), K = {epochs}, Hessians 1 ± {HESSIAN_SPREAD:g} (two-sided): fitted {row.fitted:.3f} vs "
-            f"exact {row.predicted:.3f} (leading order {GROWTH_EXPONENT + shift:g}); shared Hessians (reported): "
-            f"fitted {contrast.fitted.iloc[0]:.3f} vs exact {contrast.predicted.iloc[0]:.3f}",
-            GROWTH_TOLERANCE,
+            detail=f"K = {epochs}, h = {HESSIAN_SPREAD:g}: fitted {row.fitted:.3f} vs exact {row.predicted:.3f} "
+            f"(leading order {GROWTH_EXPONENT + shift:g}); shared Hessians (reported): fitted "
+            f"{contrast.fitted.iloc[0]:.3f} vs exact {contrast.predicted.iloc[0]:.3f}",
         )
         table = pd.concat([judged, contrast], ignore_index=True)
-        table["tolerance"] = np.where(table.judged, GROWTH_TOLERANCE, np.nan)
+        table["tolerance"] = np.where(table.judged, CHECK_GROWTH.tolerance, np.nan)
         measured = {"heterogeneous": per_seed[judged_spread], "shared": per_seed[0.0]}  # as judged / as reported
         return verdict, table, Shuffling._growth_figure(measured, table, epochs, folder)
 
@@ -875,13 +901,7 @@ class Shuffling(Study):
         covered = exponents[exponents.covered]
         worst = covered.loc[covered["|error|"].idxmax()]
         error = float(worst["|error|"])
-        verdict = Verdict(
-            error <= LAST_ITERATE_TOLERANCE,
-            error,
-            f"largest |fitted − predicted ({predicted:g})| exponent in K of the last iterate "
-            f"F(x_K) − F* over RR, SS, IG (two-sided; worst {worst.sampler})",
-            LAST_ITERATE_TOLERANCE,
-        )
+        verdict = CHECK_LAST_ITERATE.verdict(error, detail=f"predicted {predicted:g}, worst {worst.sampler}")
         control = last_iterates(runs, curves, n, horizons, horizon_scaled=False) if horizon_scaled else None
         figure_entry = Shuffling._last_iterate_figure(table, exponents, control, predicted, folder)
         if control is not None:  # the same runs with the smallest horizon's step at every K: no decay expected

@@ -10,7 +10,7 @@ import pytest
 
 from descentlab.store import Store
 from descentlab.studies import StudyOptions, run_study
-from descentlab.studies.adagrad_norm import PHASE_TOLERANCE, extrapolated_limit, phase_verdict
+from descentlab.studies.adagrad_norm import CHECK_PHASE, extrapolated_limit, phase_verdict
 from descentlab.theory.adaptive_least_squares import adagrad_norm_power_law_exponent
 
 QUICK = StudyOptions(quick=True)
@@ -65,7 +65,7 @@ def test_power_law_phase_transition_is_seen_on_both_sides(outcome):
     assert rows.loc[0.0, "exponent measured"] < -0.25 and rows.loc[0.5, "exponent measured"] < -0.15
     assert abs(rows.loc[2.0, "exponent measured"]) < 0.03  # γ∞ > 0
     # the seed spread is small against the tolerance: the verdict is not decided by noise
-    assert rows["exponent seed SE"].max() < PHASE_TOLERANCE / 4
+    assert rows["exponent seed SE"].max() < CHECK_PHASE.tolerance / 4
 
 
 @pytest.mark.parametrize(

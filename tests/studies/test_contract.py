@@ -87,3 +87,26 @@ def test_list_checks_names_each_check_with_the_basis_of_its_tolerance():
         assert check.name in result.output
     refused = CliRunner().invoke(app, ["list", "problems", "sgd-risk-curves"])
     assert refused.exit_code == 2 and refused.output.startswith("error: study")
+
+
+def test_checking_options_twice_changes_nothing(monkeypatch):
+    class WithOptions(Study):
+        declared_options: ClassVar[dict[str, Param]] = {"steps": Param("int", None, "steps or None")}
+
+    monkeypatch.setitem(STUDIES._entries, "with-options", WithOptions)
+    once = check_options("with-options", StudyOptions())
+    assert check_options("with-options", once) == once
+
+
+def test_verdicts_added_to_a_file_written_before_a_column_existed_keep_it(tmp_path):
+    """A store written before verdicts had a ``check`` column: a study's new rows keep theirs."""
+    from descentlab.analysis import verdict_rows
+    from descentlab.store import Store
+
+    store = Store(tmp_path)
+    store.experiment_dir("e").mkdir(parents=True)
+    old = verdict_rows([Verdict(True, 0.1, "old", 0.2)], "a spec's theory")
+    store.write_verdicts("e", [{k: v for k, v in row.items() if k != "check"} for row in old])
+    store.write_verdicts("e", verdict_rows([HEADLINE.verdict(0.01)], "claim", study="toy"))
+    stored = store.verdicts("e")
+    assert list(stored["check"].fillna("")) == ["", "headline"] and list(stored["study"]) == ["", "toy"]

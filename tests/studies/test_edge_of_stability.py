@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from descentlab.store import Store, query
-from descentlab.studies import STUDIES, StudyOptions, run_study
+from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
 from descentlab.studies.edge_of_stability import (
     BAND,
     MAX_DRIFT,
@@ -23,6 +23,7 @@ from descentlab.studies.edge_of_stability import (
 )
 
 QUICK = StudyOptions(quick=True)
+CHECKED = check_options("edge-of-stability", QUICK)  # every declared option filled in, for analyze
 
 
 @pytest.fixture(scope="module")
@@ -89,5 +90,5 @@ def test_verdict_fails_when_step_size_labels_are_shuffled(outcome, tmp_path):
         def __init__(self, inner):
             self.runs, self.curves = runs, inner.curves
 
-    analysis = STUDIES.get("edge-of-stability")().analyze([Swapped(result.results[0])], tmp_path, QUICK)
+    analysis = STUDIES.get("edge-of-stability")().analyze([Swapped(result.results[0])], tmp_path, CHECKED)
     assert not analysis.verdicts[0].passed

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from descentlab.store import Store
-from descentlab.studies import STUDIES, StudyOptions, run_study
+from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
 from descentlab.studies.fractal_trainability import (
     boundary,
     box_counting_dimension,
@@ -17,6 +17,7 @@ from descentlab.studies.fractal_trainability import (
 )
 
 QUICK = StudyOptions(quick=True)
+CHECKED = check_options("fractal-trainability", QUICK)  # every declared option filled in, for analyze
 
 
 def test_box_counting_on_known_shapes():
@@ -87,7 +88,7 @@ def maps_of(outcome, images):
 def test_smooth_boundaries_fail(outcome, tmp_path):
     side = int(np.sqrt(len(outcome.results[0].runs)))
     smooth = [np.fromfunction(lambda i, j, k=k: i > j + k, (side, side)) for k in range(len(outcome.results))]
-    analysis = STUDIES.get("fractal-trainability")().analyze_maps(maps_of(outcome, smooth), tmp_path, QUICK)
+    analysis = STUDIES.get("fractal-trainability")().analyze_maps(maps_of(outcome, smooth), tmp_path, CHECKED)
     assert not analysis.verdicts[0].passed and analysis.verdicts[0].figure < 0
 
 
@@ -97,7 +98,7 @@ def test_a_boundary_smooth_at_one_zoom_and_rough_at_the_others_is_not_self_simil
     side = images[0].shape[0]
     images[3] = np.fromfunction(lambda i, j: i > 0.3 * j + 10, (side, side))
     headline, self_similar, _ = (
-        STUDIES.get("fractal-trainability")().analyze_maps(maps_of(outcome, images), tmp_path, QUICK).verdicts
+        STUDIES.get("fractal-trainability")().analyze_maps(maps_of(outcome, images), tmp_path, CHECKED).verdicts
     )
     assert not self_similar.passed and self_similar.figure > 0.4
     assert not headline.passed

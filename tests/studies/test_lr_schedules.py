@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from descentlab.store import Store
-from descentlab.studies import STUDIES, StudyOptions, run_study
-from descentlab.studies.lr_schedules import ALPHAS, RATE_TOLERANCE, strict_pair_violations
+from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
+from descentlab.studies.lr_schedules import ALPHAS, CHECK_RATE, strict_pair_violations
 
 QUICK = StudyOptions(quick=True)
 
@@ -26,16 +26,16 @@ def test_quick_verdicts_pass(outcome):
 
 
 def test_the_rate_tolerance_separates_the_swept_exponents(outcome):
-    assert RATE_TOLERANCE < np.min(np.diff(ALPHAS)) / 2
+    assert CHECK_RATE.tolerance < np.min(np.diff(ALPHAS)) / 2
     table = outcome.analysis.summary
     poly = table[table.schedule.str.startswith("polynomial")]
-    assert np.all(np.abs(poly["exact slope"] - poly["predicted slope"]) < RATE_TOLERANCE)
+    assert np.all(np.abs(poly["exact slope"] - poly["predicted slope"]) < CHECK_RATE.tolerance)
 
 
 def test_an_exponent_shift_in_either_direction_fails_the_rate(outcome, tmp_path):
     study = STUDIES.get("lr-schedules")()
     for shift in (-0.1, 0.1):
-        options = StudyOptions(quick=True, extra=(("exponent_shift", shift),))
+        options = check_options("lr-schedules", StudyOptions(quick=True, extra=(("exponent_shift", shift),)))
         assert not study.analyze(outcome.results, tmp_path, options).verdicts[0].passed, shift
 
 

@@ -18,10 +18,11 @@ from descentlab.probes.lazy_training import LazyTraining
 from descentlab.problems.base import Problem
 from descentlab.problems.ntk_network import NTKNetwork
 from descentlab.store import Store, query
-from descentlab.studies import STUDIES, StudyOptions, run_study
+from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
 from descentlab.studies.ntk_linearization import GAP, PREDICTIONS, TOLERANCE
 
 QUICK = StudyOptions(quick=True)
+CHECKED = check_options("ntk-linearization", QUICK)  # every declared option filled in, for analyze
 
 
 @pytest.fixture(scope="module")
@@ -122,5 +123,5 @@ def test_verdict_fails_when_widths_are_shuffled(outcome, tmp_path):
             runs["problem_width"] = runs.problem_width.map(dict(zip(widths, widths[::-1], strict=True)))
             self.runs, self.curves = runs, inner.curves
 
-    analysis = STUDIES.get("ntk-linearization")().analyze([Shuffled(r) for r in result.results], tmp_path, QUICK)
+    analysis = STUDIES.get("ntk-linearization")().analyze([Shuffled(r) for r in result.results], tmp_path, CHECKED)
     assert not analysis.verdicts[0].passed

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from descentlab.store import Store, query
-from descentlab.studies import STUDIES, StudyOptions, run_study
+from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,8 @@ def test_exact_recursion_agrees_with_the_seed_mean_within_sampling_error(outcome
 
 def test_verdict_fails_with_a_wrong_prediction(outcome, tmp_path):
     _, result = outcome
-    wrong = StudyOptions(quick=True, extra=(("prediction_lr_factor", 2.0),))  # the prediction for twice the rate
+    # the prediction for twice the rate
+    wrong = check_options("sgd-risk-curves", StudyOptions(quick=True, extra=(("prediction_lr_factor", 2.0),)))
     analysis = STUDIES.get("sgd-risk-curves")().analyze(result.results, tmp_path, wrong)
     assert not analysis.verdicts[0].passed
     assert analysis.verdicts[0].figure > 0.2
@@ -57,7 +58,7 @@ def test_verdict_fails_when_labels_are_shuffled_in_the_measurement(outcome, tmp_
             self.runs, self.curves = runs, inner.curves
 
     analysis = STUDIES.get("sgd-risk-curves")().analyze(
-        [Swapped(result.results[0])], tmp_path, StudyOptions(quick=True)
+        [Swapped(result.results[0])], tmp_path, check_options("sgd-risk-curves", StudyOptions(quick=True))
     )
     assert not analysis.verdicts[0].passed
     assert np.isfinite(analysis.verdicts[0].figure)

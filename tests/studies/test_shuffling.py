@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from descentlab.store import Store
-from descentlab.studies import STUDIES, StudyOptions, run_study
+from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
 from descentlab.studies.shuffling import (
     ADVANTAGE_TOLERANCE,
-    GROWTH_TOLERANCE,
+    CHECK_GROWTH,
     HESSIAN_SPREAD,
     L1_PROBLEM,
     LAST_ITERATE_SIZES,
@@ -28,6 +28,7 @@ from descentlab.studies.shuffling import (
 )
 
 QUICK = StudyOptions(quick=True)
+CHECKED = check_options("shuffling", QUICK)  # every declared option filled in, for analyze
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +52,10 @@ def test_headline_combines_the_four_claims(outcome):
     assert headline.passed and headline.figure == 0.0, headline.line()
     assert floor.passed and last.passed and advantage.passed and growth.passed
     for name in (
-        "error-floor slopes pass",
-        "last-iterate exponent pass",
-        "RR advantage vs n pass",
-        "RR advantage grows with n pass",
+        "error-floor-slopes pass",
+        "last-iterate-exponent pass",
+        "rr-advantage-vs-n pass",
+        "rr-advantage-growth pass",
     ):
         assert name in headline.what, headline.what
 
@@ -91,7 +92,7 @@ def test_last_iterate_spec_scales_the_step_with_the_horizon(outcome):
 
 
 def with_options(**extra) -> StudyOptions:
-    return StudyOptions(quick=True, extra=tuple(extra.items()))
+    return check_options("shuffling", StudyOptions(quick=True, extra=tuple(extra.items())))
 
 
 def test_fails_with_the_wrong_prediction(outcome, tmp_path):
@@ -175,10 +176,10 @@ def test_rr_advantage_grows_with_n_at_the_tuned_step(outcome):
     het = table.loc["with_replacement / random_reshuffling (heterogeneous Hessians)"]
     shared = table.loc["with_replacement / random_reshuffling (shared Hessians)"]
     assert het["judged"] and not shared["judged"]
-    assert 0.6 < het["predicted"] < 0.9 and abs(het["fitted"] - het["predicted"]) <= GROWTH_TOLERANCE
+    assert 0.6 < het["predicted"] < 0.9 and abs(het["fitted"] - het["predicted"]) <= CHECK_GROWTH.tolerance
     assert het["ratio at largest n"] > 3 * het["ratio at smallest n"]  # n grows 8-fold, the advantage > 3-fold
-    assert -0.3 < shared["predicted"] < 0 and abs(shared["fitted"] - shared["predicted"]) < GROWTH_TOLERANCE
-    assert 0 < het["seed spread"] < GROWTH_TOLERANCE / 2
+    assert -0.3 < shared["predicted"] < 0 and abs(shared["fitted"] - shared["predicted"]) < CHECK_GROWTH.tolerance
+    assert 0 < het["seed spread"] < CHECK_GROWTH.tolerance / 2
 
 
 def test_growth_prediction_is_the_leading_order_law_at_large_k():
@@ -220,5 +221,5 @@ def test_fails_when_sampler_labels_are_shuffled(outcome, tmp_path):
         def __init__(self):
             self.runs, self.curves = runs, result.curves
 
-    analysis = STUDIES.get("shuffling")().analyze([Relabelled()], tmp_path, QUICK)
+    analysis = STUDIES.get("shuffling")().analyze([Relabelled()], tmp_path, CHECKED)
     assert not analysis.verdicts[0].passed and not analysis.verdicts[1].passed
