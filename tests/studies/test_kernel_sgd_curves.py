@@ -23,17 +23,19 @@ def outcome(tmp_path_factory):
 
 def test_quick_verdicts_pass_and_are_stored(outcome):
     store, result = outcome
-    rate, separation = result.analysis.verdicts
+    rate, precision, separation = result.analysis.verdicts
     assert rate.passed, rate.line()
+    assert precision.passed, precision.line()
     assert separation.passed, separation.line()
     stored = query(store.root, "select * from verdicts")
-    assert len(stored) == 2 and stored.passed.all()
+    assert len(stored) == 3 and stored.passed.all()
     table = result.analysis.summary
     assert (table["diverged runs"] == 0).all()
-    assert len(result.results) == len(ks.SIZES["quick"]["horizons"])
+    size = ks.SIZES["quick"]
+    assert len(result.results) == len(size["horizons"]) + len(ks.source_horizons(size, ks.SATURATED))
 
 
-def _table(fitted: list[float], se: float = 0.01) -> pd.DataFrame:
+def _table(fitted: list[float], se: float | list[float] = 0.01, bias: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "source": list(ks.SOURCES),
@@ -41,16 +43,33 @@ def _table(fitted: list[float], se: float = 0.01) -> pd.DataFrame:
             "exponent s.e.": se,
             "predicted exponent": [ks.theory.sgd_exponent(s, ks.KERNEL_DECAY) for s in ks.SOURCES],
             "krr exponent": [ks.theory.krr_exponent(s, ks.KERNEL_DECAY) for s in ks.SOURCES],
+            "recursion bias": bias,
         }
     )
 
 
 def test_rate_verdict_passes_on_the_predicted_exponents_and_fails_off_them():
     exact = [ks.theory.sgd_exponent(s, ks.KERNEL_DECAY) for s in ks.SOURCES]
+    k = ks.CHECK_RATE.tolerance
     assert ks.rate_verdict(_table(exact)).passed
     assert not ks.rate_verdict(_table([exact[0], exact[1], 0.8])).passed  # saturated at s = 6
     assert not ks.rate_verdict(_table([exact[0] + 0.1, exact[1], exact[2]])).passed
     assert not ks.rate_verdict(_table([np.nan, exact[1], exact[2]])).passed
+    # the allowance is |recursion bias| + FOURIER_SHORTFALL + k s.e.: just inside passes, just outside fails
+    edge = exact[0] + 0.02 + ks.FOURIER_SHORTFALL
+    assert ks.rate_verdict(_table([edge + 0.99 * k * 0.01, exact[1], exact[2]], bias=0.02)).passed
+    assert not ks.rate_verdict(_table([edge + 1.01 * k * 0.01, exact[1], exact[2]], bias=-0.02)).passed
+    assert not ks.rate_verdict(_table([exact[0], exact[1], exact[2] - 0.06], se=0.01)).passed  # below, too
+    # a wide error bar does not buy a pass: every s.e. must be within the precision check
+    wide = ks.CHECK_PRECISION.tolerance * 2
+    assert not ks.rate_verdict(_table([exact[0] + 0.1, exact[1], exact[2]], se=wide)).passed
+    assert not ks.rate_verdict(_table(exact, se=[0.01, 0.0, 0.01])).passed  # a zero s.e. cannot divide
+
+
+def test_precision_verdict_rejects_a_wide_error_bar():
+    assert ks.precision_verdict(_table([0.6, 0.75, 0.92], se=0.01)).passed
+    assert not ks.precision_verdict(_table([0.6, 0.75, 0.92], se=[0.01, 0.05, 0.01])).passed
+    assert not ks.precision_verdict(_table([0.6, 0.75, 0.92], se=[0.01, np.nan, 0.01])).passed
 
 
 def test_separation_verdict_rejects_a_saturated_curve():

@@ -60,6 +60,18 @@ def test_recursion_matches_gaussian_simulation():
     assert abs(finals.mean() - exact) < 4 * stderr, (finals.mean(), exact, stderr)
 
 
+def test_one_scan_for_all_horizons_matches_each_horizon_alone():
+    """The horizons share one scan (steps past a horizon are zero): each must equal its own run."""
+    together = K.expected_excess_risk([64, 200, 128], [0.05, 0.3], 2.0, 4.0, 8, 0.7, 1e-2)
+    for i, n in enumerate([64, 200, 128]):
+        alone = K.expected_excess_risk([n], [0.05, 0.3], 2.0, 4.0, 8, 0.7, 1e-2)[0]
+        np.testing.assert_allclose(together[i], alone, rtol=1e-12)
+    lam, a0 = K.spectrum(2.0, 4.0, 8)  # one step by hand: A' = (1 − 2ηλ + 2η²λ²)A + η²λ(λ·A + σ²)
+    eta = 0.3
+    by_hand = a0 * (1 - 2 * eta * lam + 2 * eta**2 * lam**2) + eta**2 * lam * (lam @ a0 + 0.49)
+    np.testing.assert_allclose(K.expected_excess_risk([1], [eta], 2.0, 4.0, 8, 0.7, 1e-2)[0, 0], 0.5 * lam @ by_hand)
+
+
 def test_prediction_registered_and_initial_risk():
     entry = PREDICTIONS.get("kernel_sgd_last_iterate")
     out = entry.predict(np.array([0, 64, 128]), n_modes=8, learning_rate=0.2)["excess_risk"]
