@@ -10,7 +10,8 @@ Runs (problem ``glm``, power-law covariance :math:`\lambda_i\propto i^{-1/2}`, t
 (noiseless, warm start :math:`\theta_0=\tfrac12\theta^\star+\tfrac12 z`, η = 0.06), each at three dimensions d with
 ``steps_per_dim``·d steps (the ODE's time is t/d), seeds vmapped; and a phase-retrieval divergence experiment
 (isotropic K, so that :math:`d_{\rm eff}=d`; :math:`\theta_0 = 1.6\,\theta^\star`, a deterministic start with
-:math:`q_0 = 2.56`, :math:`m_0 = 1.6`) on a fine learning-rate grid, ``steps_per_dim`` = 5, divergence factor 1e3.
+:math:`q_0 = 2.56`, :math:`m_0 = 1.6`) on a learning-rate grid, ``steps_per_dim`` = 5, divergence factor 1e3
+(d = 400, 32 seeds at --quick; d = 1200, 48 seeds at default).
 
 Verdicts (checks, headline first):
 
@@ -28,26 +29,34 @@ Verdicts (checks, headline first):
    :math:`\max_{\rm task}|p+\tfrac12|`, tolerance :data:`EXPONENT_TOLERANCE` = 0.15. Measured: p = −0.479
    (logistic), −0.424 (phase retrieval) at --quick (d = 200–800, 16 seeds); −0.429, −0.586 at default
    (d = 500–2000, 24 seeds): the fitted p moves by ≈ 0.08 between sizes, so 0.15 is about 2× that spread.
-3. ``stability-threshold``: the measured divergence boundary (the η where the fraction of diverged seeds crosses ½,
-   linearly interpolated on the grid) over the ODE's threshold (bisection on the ODE,
-   :func:`~descentlab.theory.glm_ode.ode_threshold`, same horizon and divergence factor: 0.0985 for this start);
-   the figure is :math:`|\eta_{\rm measured}/\eta_{\rm ODE}-1|`, tolerance one relative grid spacing
-   (:data:`GRID_FACTOR` = 1 × 0.004/η_ODE = 4.1 %). Measured: boundary 0.1013 (+2.9 %) at --quick (d = 800,
-   16 seeds) and 0.1011 (+2.7 %) at default (d = 2000, 32 seeds; 0.1013 on a 0.002 grid): an offset that did not shrink
-   between the two d's (an open question: the horizon and bound are the same in both); the diverged fraction rises
-   from 0 to ~0.8 over ±10 % of η at d = 800. With a random start (θ₀ = 1.5 z, power-law K, d = 400) the boundary
-   was 7–12 % above the ODE: the seeds' own q₀ spread by √(2 tr K²) ≈ 9 %, which is why the start is deterministic.
-   The threshold depends on K only through tr K for an isotropic start (:math:`\dot q` at t = 0 has
-   :math:`\sum_i\lambda_i^2` as a factor); for isotropic K and :math:`m_0=0` it has the closed form
-   :math:`(6q_0-2)/(2(15q_0^2-6q_0+3))`, which the bisection reproduces to 1e-4 (tests/theory/test_glm_ode.py).
+3. ``stability-threshold``: the measured divergence boundary :math:`\eta_{\rm meas}` (the η where half the seeds
+   diverge, linearly interpolated on the run's grid) against the predicted boundary at the run's d; the figure is
+   :math:`|\eta_{\rm meas}/\eta_{\rm pred}-1|`, tolerance :data:`THRESHOLD_SPREAD_FACTOR` = 3 × the bootstrap
+   standard deviation of that ratio over seeds (engine and chain seeds, measured at analysis time). The prediction
+   is the ODE's threshold :math:`\eta_{\rm ODE}` (bisection, :func:`~descentlab.theory.glm_ode.ode_threshold`:
+   0.0985 for this start, the d → ∞ limit) carried to finite d by the exact (m, q) Markov chain of the same SGD
+   (:func:`~descentlab.theory.glm_ode.isotropic_phase_retrieval_divergence`, same grid, horizon and divergence
+   rule). Why not :math:`\eta_{\rm ODE}` itself: the boundary sits above it by a finite-d offset, measured with the
+   chain (1024 seeds, fine grid): +10.7, +6.7, +4.4, +2.7 % at d = 400, 800, 1600, 3200 (∝ d^-2/3); full SGD
+   agrees (d = 800, 64 seeds: ≈ +4 %, within its 1.9 % seed spread of the chain). Cause: the ODE follows the *mean*
+   of (m, q) — its noise term matches a float64 Monte Carlo of E‖∇ℓ‖² at θ₀ (ratio 1.005 ± 0.015), its threshold
+   moves by 3e-5 between horizons 5d and 40d and by < 1e-4 between factors 1e2 and 1e6, and the runs' fraction
+   diverged is identical at horizons 5d and 20d — while the half-crossing follows the *median* run. The increments
+   of q carry :math:`\eta^2g^2\|x\|^2` with :math:`g\propto r^3`: right-skewed and heavy-tailed, so the median run's
+   q falls below the mean (d = 800, η = 0.9 η_ODE, t = d/2: ODE 2.04, mean 2.07, median 1.98) and the threshold
+   trajectory, which lingers at the ODE's saddle (q ≈ 2.01, m = 0), is tipped to the stable side. The old check
+   (ODE threshold, tolerance one grid step 4.1 %) passed by chance: the boundary of 16 seeds has a 3.5 % seed spread
+   at d = 800. Measured: see the check's basis and the report.
+   The threshold depends on K only through tr K for an isotropic start; for isotropic K and :math:`m_0=0` it has
+   the closed form :math:`(6q_0-2)/(2(15q_0^2-6q_0+3))`, which the bisection reproduces to 1e-4.
 
 Controls (each fails the headline at --quick): ``heavy-ball-momentum`` (mechanism: β = 0.3 runs, the plain-SGD ODE
 is kept — an effective step η/(1−β); headline 0.417 against 0.096, exponent and threshold checks fail too) and
 ``prediction-lr-1-3`` (the ODE and its threshold for 1.3 × the run's learning rate; headline 0.261 against 0.084).
 
 Figures: risk, m and q against the step at the largest d with the ODE dashed (the paper's headline figure); the
-per-run error against d on log–log axes with the d^-1/2 reference; the fraction of diverged runs against η with the
-ODE threshold.
+per-run error against d on log–log axes with the d^-1/2 reference; the fraction of diverged runs against η (SGD
+and the exact chain) with the ODE threshold and the predicted boundary.
 """
 
 from __future__ import annotations
@@ -67,7 +76,12 @@ from descentlab.report import figures as F
 from descentlab.store.schema import DIVERGED, section_values, seed_mean
 from descentlab.studies.base import Analysis, Check, Control, Study, StudyOptions, register_study
 from descentlab.theory import fit_power_law
-from descentlab.theory.glm_ode import glm_arrays, glm_ode_curves, ode_threshold
+from descentlab.theory.glm_ode import (
+    glm_arrays,
+    glm_ode_curves,
+    isotropic_phase_retrieval_divergence,
+    ode_threshold,
+)
 
 TASKS = ("logistic", "phase_retrieval")
 METRICS = {"population_risk": "risk", "m": "m", "q": "q"}  # engine metric → ODE curve
@@ -81,7 +95,8 @@ THRESHOLD_K = {"covariance": "isotropic"}  # d_eff = d: the sharpest boundary pe
 DIVERGENCE_FACTOR = 1e3
 SPREAD_FACTOR = 3.0
 EXPONENT_TOLERANCE = 0.15
-GRID_FACTOR = 1.0
+THRESHOLD_SPREAD_FACTOR = 3.0
+BOOTSTRAP = 200
 CHECKPOINTS = 30
 
 SIZES = {
@@ -89,19 +104,19 @@ SIZES = {
         "dims": [200, 400, 800],
         "steps_per_dim": 10,
         "seeds": 16,
-        "threshold": {"dim": 800, "seeds": 16, "steps_per_dim": 5, "lr": (0.086, 0.110, 7)},
+        "threshold": {"dim": 400, "seeds": 32, "steps_per_dim": 5, "lr": (0.090, 0.132, 7), "chain_seeds": 256},
     },
     "default": {
         "dims": [500, 1000, 2000],
         "steps_per_dim": 12,
         "seeds": 24,
-        "threshold": {"dim": 2000, "seeds": 32, "steps_per_dim": 5, "lr": (0.084, 0.112, 8)},
+        "threshold": {"dim": 1200, "seeds": 48, "steps_per_dim": 5, "lr": (0.090, 0.122, 9), "chain_seeds": 1024},
     },
     "paper": {
         "dims": [1000, 2000, 4000, 8000],
         "steps_per_dim": 20,
         "seeds": 64,
-        "threshold": {"dim": 8000, "seeds": 64, "steps_per_dim": 5, "lr": (0.092, 0.104, 13)},
+        "threshold": {"dim": 8000, "seeds": 128, "steps_per_dim": 5, "lr": (0.092, 0.108, 9), "chain_seeds": 1024},
     },
 }
 
@@ -123,12 +138,17 @@ CHECK_EXPONENT = Check(
 )
 CHECK_THRESHOLD = Check(
     "stability-threshold",
-    "|measured divergence boundary / ODE threshold − 1| (phase retrieval, isotropic K, θ₀ = 1.6 θ*)",
-    "the ODE's learning-rate threshold by bisection (ode_threshold), same horizon and divergence factor",
-    GRID_FACTOR,
-    "applied as 1 × the relative spacing of the learning-rate grid (0.004, 4.1 % of the ODE threshold 0.0985); "
-    "measured boundary +2.9 % at d = 800 (16 seeds) and at d = 2000 (32 seeds); the diverged fraction rises from 0 "
-    "to ~0.8 over ±10 % of η at d = 800",
+    "|measured divergence boundary / predicted boundary − 1| (phase retrieval, isotropic K, θ₀ = 1.6 θ*; the η where "
+    "half the seeds diverge, interpolated on the run's grid)",
+    "the ODE's threshold (ode_threshold, the d → ∞ limit) carried to the run's d by the exact (m, q) Markov chain of "
+    "the same SGD (isotropic_phase_retrieval_divergence, 256 seeds at --quick, 1024 at default, the run's grid, "
+    "horizon and divergence rule)",
+    THRESHOLD_SPREAD_FACTOR,
+    "applied as 3 × the bootstrap standard deviation over seeds of the ratio (engine seeds and chain seeds, 200 "
+    "resamples), measured at analysis time: 0.031 at --quick (d = 400, 32 seeds; figure 0.002), 0.021 at default "
+    "(d = 1200, 48 seeds; figure 0.007); the same spread from 1024-seed chain runs split into groups: 0.036 (d = 400, "
+    "32 seeds), 0.035 (d = 800, 16 seeds), 0.011 (d = 1600, 64 seeds); the chain's own boundary sits +10.7, +6.7, "
+    "+4.4, +2.7 % above the ODE threshold at d = 400, 800, 1600, 3200 (1024 seeds each), ∝ d^-2/3",
 )
 
 
@@ -219,6 +239,27 @@ def divergence_boundary(lrs: np.ndarray, fraction: np.ndarray) -> float:
     i = int(above[0])
     f0, f1 = fraction[i - 1], fraction[i]
     return float(lrs[i - 1] + (0.5 - f0) / (f1 - f0) * (lrs[i] - lrs[i - 1]))
+
+
+def boundary_spread(lrs: np.ndarray, diverged: np.ndarray, resamples: int, seed: int = 0) -> np.ndarray:
+    """Bootstrap over seeds of :func:`divergence_boundary`: ``diverged`` is (len(lrs), seeds) booleans (the same
+    seeds at every η, common random numbers); returns ``resamples`` boundaries (NaN where a resample has none)."""
+    rng = np.random.default_rng(seed)
+    n = diverged.shape[1]
+    picks = rng.integers(0, n, size=(resamples, n))
+    return np.array([divergence_boundary(lrs, diverged[:, pick].mean(axis=1)) for pick in picks])
+
+
+def threshold_figure(
+    measured: float, predicted: float, measured_boot: np.ndarray, predicted_boot: np.ndarray
+) -> tuple[float, float]:
+    """(|measured / predicted − 1|, bootstrap standard deviation of that ratio); inf when a boundary is missing
+    or too few resamples have one."""
+    ratio = measured_boot[:, None] / predicted_boot[None, :]
+    ratio = ratio[np.isfinite(ratio)]
+    if not (np.isfinite(measured) and np.isfinite(predicted)) or ratio.size < 10:
+        return float("inf"), float("nan")
+    return abs(measured / predicted - 1.0), float(np.std(ratio / (measured / predicted)))
 
 
 @register_study("glm-ode")
@@ -334,19 +375,35 @@ class GLMODE(Study):
             deviation, detail=", ".join(f"{task}: p = {p:.3f}" for task, p in exponents.items())
         )
 
-        table, measured, predicted, spacing = self._threshold(threshold_result, size, factor)
-        ratio = measured / predicted
-        threshold = CHECK_THRESHOLD.verdict(
-            abs(ratio - 1.0) if np.isfinite(ratio) else float("inf"),
-            tolerance=CHECK_THRESHOLD.tolerance * spacing / predicted,
-            detail=f"measured {measured:.4g}, ODE {predicted:.4g}, grid spacing {spacing:.3g}",
+        table, info = self._threshold(threshold_result, factor, size["threshold"]["chain_seeds"])
+        figure, spread = threshold_figure(
+            info["measured"], info["predicted"], info["measured_boot"], info["chain_boot"]
         )
-        figures = self._figures(largest, errors_df, table, predicted, folder, headline.figure, exponents)
+        threshold = CHECK_THRESHOLD.verdict(
+            figure,
+            tolerance=CHECK_THRESHOLD.tolerance * spread,
+            detail=f"d = {info['dim']}: measured {info['measured']:.4g}, predicted {info['predicted']:.4g} (chain "
+            f"boundary {info['chain']:.4g}, ODE threshold {info['ode']:.4g}: finite-d offset "
+            f"{info['chain'] / info['ode'] - 1:+.3f}); tolerance {CHECK_THRESHOLD.tolerance:g} × bootstrap sd "
+            f"{spread:.3g}",
+        )
+        measured, predicted = info["measured"], info["predicted"]
+        figures = self._figures(largest, errors_df, table, info, folder, headline.figure, exponents)
         summary = pd.concat(
             [
                 summaries_df,
                 pd.DataFrame(
-                    [{"metric": "threshold", "task": "phase_retrieval", "measured": measured, "ODE": predicted}]
+                    [
+                        {
+                            "metric": "threshold",
+                            "task": "phase_retrieval",
+                            "dim": info["dim"],
+                            "measured": measured,
+                            "predicted": predicted,
+                            "chain": info["chain"],
+                            "ODE": info["ode"],
+                        }
+                    ]
                 ),
             ],
             ignore_index=True,
@@ -354,35 +411,50 @@ class GLMODE(Study):
         return Analysis([headline, exponent, threshold], figures, summary)
 
     @staticmethod
-    def _threshold(result: Result, size: dict, factor: float) -> tuple[pd.DataFrame, float, float, float]:
-        """(fraction diverged per η, measured boundary, ODE threshold in the run's η units, grid spacing)."""
+    def _threshold(result: Result, factor: float, chain_seeds: int) -> tuple[pd.DataFrame, dict]:
+        """The fraction of diverged seeds per η (engine runs and the exact chain on the same grid) and the
+        boundaries: measured, chain, ODE and the prediction (in the run's η units), with their bootstrap draws."""
         runs = result.runs
-        table = (
+        wide = (
             runs.assign(diverged=runs["status"] == DIVERGED)
-            .groupby("optimizer_learning_rate")["diverged"]
-            .mean()
-            .reset_index()
-            .rename(columns={"optimizer_learning_rate": "lr", "diverged": "fraction diverged"})
+            .pivot(index="optimizer_learning_rate", columns="seed", values="diverged")
+            .sort_index()
         )
-        measured = divergence_boundary(table["lr"].to_numpy(), table["fraction diverged"].to_numpy())
+        lrs, diverged = wide.index.to_numpy(float), wide.to_numpy(bool)
         params = section_values(runs.iloc[0], "problem")
-        lam, tsq = glm_arrays(params)
         run = result.store.spec(result.experiment)["run"]  # the stored spec: steps and divergence factor that ran
-        eta = ode_threshold(
+        dim, steps, limit = int(params["dim"]), int(run["steps"]), float(run["divergence_factor"])
+        lam, tsq = glm_arrays(params)
+        ode = ode_threshold(
             "phase_retrieval",
             lam,
             tsq,
-            int(run["steps"]),
+            steps,
             noise=float(params["noise"]),
             init_scale=float(params["init_scale"]),
             init_overlap=float(params["init_overlap"]),
-            factor=float(run["divergence_factor"]),
+            factor=limit,
         )
-        spacing = float(np.diff(np.sort(table["lr"].to_numpy())).mean())
-        return table, measured, eta / factor, spacing
+        # the prediction for `factor` × the η that ran: evaluate the chain at factor × η, read it in run units
+        chain = isotropic_phase_retrieval_divergence(
+            dim, factor * lrs, steps, chain_seeds, init_overlap=float(params["init_overlap"]), factor=limit
+        )
+        table = pd.DataFrame(
+            {"lr": lrs, "fraction diverged": diverged.mean(axis=1), "chain fraction diverged": chain.mean(axis=1)}
+        )
+        info = {
+            "dim": dim,
+            "ode": ode / factor,
+            "measured": divergence_boundary(lrs, diverged.mean(axis=1)),
+            "chain": divergence_boundary(lrs, chain.mean(axis=1)),
+            "measured_boot": boundary_spread(lrs, diverged, BOOTSTRAP, seed=1),
+            "chain_boot": boundary_spread(lrs, chain, BOOTSTRAP, seed=2),
+        }
+        info["predicted"] = info["chain"]
+        return table, info
 
     @staticmethod
-    def _figures(largest, errors, table, predicted, folder, headline, exponents) -> list[tuple[str, str]]:
+    def _figures(largest, errors, table, info, folder, headline, exponents) -> list[tuple[str, str]]:
         out = []
         fig, axs = plt.subplots(len(largest), len(METRICS), figsize=(13, 3.4 * len(largest)), squeeze=False)
         for i, (task, (result, theory)) in enumerate(sorted(largest.items())):
@@ -428,8 +500,10 @@ class GLMODE(Study):
         plt.close(fig)
 
         fig, ax = plt.subplots(figsize=(5.2, 3.8))
-        ax.plot(table["lr"], table["fraction diverged"], "o-", label="SGD: fraction of seeds diverged")
-        ax.axvline(predicted, color="k", ls="--", label=f"ODE threshold {predicted:.4g}")
+        ax.plot(table["lr"], table["fraction diverged"], "o-", label=f"SGD, d = {info['dim']}: fraction diverged")
+        ax.plot(table["lr"], table["chain fraction diverged"], "s:", color="C1", label="exact (m, q) chain, same d")
+        ax.axvline(info["ode"], color="k", ls="--", label=f"ODE threshold {info['ode']:.4g} (d → ∞)")
+        ax.axvline(info["predicted"], color="C1", ls="-.", lw=1, label=f"predicted boundary {info['predicted']:.4g}")
         ax.axhline(0.5, color="0.6", lw=0.8)
         ax.set_xlabel("learning rate")
         ax.set_ylabel("fraction diverged")

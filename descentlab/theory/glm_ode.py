@@ -126,10 +126,17 @@ def _scan(task, lam, tsq, v0, c0, etas, inv_b, noise):
 
 
 def glm_arrays(params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(λ, θ*²) in float64, exactly as :class:`descentlab.problems.glm.GLM` builds them."""
+    """(λ, θ*²) in float64, exactly as :class:`descentlab.problems.glm.GLM` builds them (cached per setting)."""
+    keys = ("dim", "covariance", "alpha", "zero_fraction", "teacher_seed")
+    lam, tsq = _glm_arrays(*(params[k] for k in keys))
+    return lam.copy(), tsq.copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _glm_arrays(dim: int, covariance: str, alpha: float, zero_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     with jax.enable_x64(True):
-        lam = covariance_spectrum(params["dim"], params["covariance"], params["alpha"], params["zero_fraction"])
-        theta = teacher_vector(params["dim"], "random", 0.0, params["teacher_seed"], lam)
+        lam = covariance_spectrum(int(dim), covariance, float(alpha), float(zero_fraction))
+        theta = teacher_vector(int(dim), "random", 0.0, int(seed), lam)
         return np.asarray(lam, np.float64), np.asarray(theta, np.float64) ** 2
 
 
@@ -224,6 +231,80 @@ def ode_threshold(
 def isotropic_phase_retrieval_threshold(q0: float, noise: float = 0.0) -> float:
     """η_c(q₀) of the isotropic, m₀ = 0 phase-retrieval ODE (closed form; see the module docstring)."""
     return (6.0 * q0 - 2.0) / (2.0 * (15.0 * q0**2 - 6.0 * q0 + 3.0 + noise**2))
+
+
+def _risk_pr(q: jax.Array, m: jax.Array) -> jax.Array:
+    return 0.5 * (3.0 * q**2 + 3.0 - 2.0 * q - 4.0 * m**2)
+
+
+@functools.partial(jax.jit, static_argnames=("dim",))
+def _chain_diverged(etas, u, chi, dim, q0, m0, limit):
+    """(len(etas), seeds) booleans: did the exact (m, q) chain leave ``risk ≤ limit`` (or a one-example loss
+    above ``limit``) within ``u.shape[1]`` steps? ``u`` (seeds, steps, 2) standard normals, ``chi`` (seeds, steps)
+    χ²_{d−2} draws, shared by every η (common random numbers, as the engine's runs)."""
+
+    def one(eta, us, chis):
+        def step(carry, z):
+            m, q, alive = carry
+            rs = z[0]
+            r = m * rs + jnp.sqrt(jnp.maximum(q - m**2, 0.0)) * z[1]
+            g = 2.0 * r * (r**2 - rs**2)
+            risk = _risk_pr(q, m)
+            ok = alive & jnp.isfinite(risk) & (risk <= limit) & (0.5 * (r**2 - rs**2) ** 2 <= limit)
+            usq = z[0] ** 2 + z[1] ** 2 + z[2]
+            m_new = m - eta * g * rs / dim
+            q_new = q - 2.0 * eta * g * r / dim + eta**2 * g**2 * usq / dim**2
+            return (jnp.where(ok, m_new, m), jnp.where(ok, q_new, q), ok), None
+
+        zs = jnp.concatenate([us, chis[:, None]], axis=1)
+        (m, q, alive), _ = jax.lax.scan(step, (m0, q0, jnp.asarray(True)), zs)
+        risk = _risk_pr(q, m)
+        return ~(alive & jnp.isfinite(risk) & (risk <= limit))
+
+    return jax.vmap(lambda eta: jax.vmap(lambda a, b: one(eta, a, b))(u, chi))(etas)
+
+
+def isotropic_phase_retrieval_divergence(
+    dim: int,
+    etas: np.ndarray,
+    steps: int,
+    seeds: int,
+    *,
+    init_overlap: float,
+    factor: float,
+    key: int = 0,
+    chunk: int = 256,
+) -> np.ndarray:
+    r"""Which runs of SGD (batch 1, constant η) on noiseless phase retrieval with isotropic K diverge: a
+    (len(etas), seeds) boolean array, from the exact two-dimensional Markov chain of (m, q).
+
+    With :math:`K=I/d`, :math:`|\theta^\star|^2=d` and :math:`x=u/\sqrt d`, :math:`u\sim\mathcal N(0,I_d)`,
+    rotation invariance around θ* makes (m, q) a Markov chain: with :math:`r^\star=u_1`,
+    :math:`r=m\,u_1+\sqrt{q-m^2}\,u_2`, :math:`g=2r(r^2-r^{\star2})` and
+    :math:`\|u\|^2=u_1^2+u_2^2+\chi^2_{d-2}`,
+
+    .. math:: m' = m-\frac{\eta\,g\,u_1}{d},\qquad
+              q' = q-\frac{2\eta\,g\,r}{d}+\frac{\eta^2g^2\|u\|^2}{d^2},
+
+    exactly the law of the full d-dimensional SGD's (m, q) — three random numbers per step instead of d. The
+    start is :math:`\theta_0=\rho\theta^\star` (q₀ = ρ², m₀ = ρ); a run diverges, as in the engine, when the
+    population risk or a one-example loss exceeds ``factor`` × the initial risk (or is not finite) within
+    ``steps`` steps. Float64, ``lax.scan``, vmapped over seeds and η; the seeds are drawn in chunks of ``chunk``.
+    Unlike the ODE (the d → ∞ limit, which follows the *mean* of (m, q)), this is SGD at finite d: its
+    divergence boundary carries the finite-d offset of the median run (see :mod:`descentlab.studies.glm_ode`)."""
+    q0, m0 = init_overlap**2, init_overlap
+    out = []
+    with jax.enable_x64(True):
+        limit = factor * _risk_pr(jnp.float64(q0), jnp.float64(m0))
+        keys = jax.random.split(jax.random.PRNGKey(key), -(-seeds // chunk))
+        for i, k in enumerate(keys):
+            n = min(chunk, seeds - i * chunk)
+            k_u, k_chi = jax.random.split(k)
+            u = jax.random.normal(k_u, (n, steps, 2), jnp.float64)
+            chi = 2.0 * jax.random.gamma(k_chi, (dim - 2) / 2.0, (n, steps), jnp.float64)
+            etas64 = jnp.asarray(etas, jnp.float64)
+            out.append(np.asarray(_chain_diverged(etas64, u, chi, int(dim), q0, m0, limit)))
+    return np.concatenate(out, axis=1)
 
 
 PARAMS: dict[str, Param] = {

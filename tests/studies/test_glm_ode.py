@@ -11,9 +11,12 @@ from descentlab.studies import StudyOptions, run_study
 from descentlab.studies.glm_ode import (
     CHECK_EXPONENT,
     CHECK_ODE,
+    CHECK_THRESHOLD,
+    boundary_spread,
     concentration_exponents,
     divergence_boundary,
     headline_figure,
+    threshold_figure,
 )
 
 
@@ -71,3 +74,20 @@ def test_concentration_exponent_separates_half_from_zero():
     assert abs(good + 0.5) < 0.02 and CHECK_EXPONENT.verdict(abs(good + 0.5)).passed
     flat = concentration_exponents(_errors(-0.2))["logistic"]  # a bias that does not shrink fast enough
     assert not CHECK_EXPONENT.verdict(abs(flat + 0.5)).passed
+
+
+def test_threshold_verdict_uses_the_seed_spread():
+    """Synthetic seeds whose critical η are spread ±10 % around 0.11: a prediction at the centre passes, one 30 %
+    off (the lr-1.3 control's size) fails, and a missing boundary fails."""
+    rng = np.random.default_rng(0)
+    lrs = np.linspace(0.09, 0.132, 7)
+    critical = 0.11 * (1 + 0.1 * rng.standard_normal(256))
+    diverged = lrs[:, None] > critical[None, :]
+    measured = divergence_boundary(lrs, diverged.mean(axis=1))
+    boot = boundary_spread(lrs, diverged, 200)
+    assert np.nanstd(boot) / measured == pytest.approx(0.1 * 1.25 / 16, rel=0.5)  # sd of a median of 256
+    for predicted, passes in ((0.11, True), (0.11 / 1.3, False)):
+        figure, spread = threshold_figure(measured, predicted, boot, np.full(200, predicted))
+        assert CHECK_THRESHOLD.verdict(figure, tolerance=CHECK_THRESHOLD.tolerance * spread).passed is passes
+    figure, _ = threshold_figure(float("nan"), 0.11, boot, boot)
+    assert not CHECK_THRESHOLD.verdict(figure, tolerance=0.1).passed

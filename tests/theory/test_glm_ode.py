@@ -12,6 +12,7 @@ from descentlab.theory import PREDICTIONS
 from descentlab.theory.glm_ode import (
     expectations,
     glm_arrays,
+    isotropic_phase_retrieval_divergence,
     isotropic_phase_retrieval_threshold,
     ode_threshold,
 )
@@ -86,3 +87,18 @@ def test_ode_matches_simulation(task, eta, rho, s):
         err = np.abs(sim[key].mean(axis=0) - ode[key]).max() / scale
         stderr = (sim[key].std(axis=0, ddof=1) / np.sqrt(seeds)).max() / scale
         assert err < 3.0 * stderr, (key, err, stderr)
+
+
+def test_exact_chain_boundary_approaches_the_ode_threshold():
+    """The (m, q) chain of SGD on isotropic phase retrieval (θ₀ = 1.6 θ*, horizon 5d, factor 1e3): its boundary
+    (half the seeds diverged) sits above the ODE threshold η_ODE by a finite-d offset that shrinks with d (1024
+    seeds: +10.7 % at d = 400, +2.7 % at d = 3200). 256 seeds, two η's: at 1.06 η_ODE fewer than half diverge at
+    d = 400 (measured 0.37) but more than half at d = 3200 (0.72); at 0.97 η_ODE fewer than half at d = 3200 (0.19)."""
+    lam, tsq = glm_arrays({**PARAMS, "covariance": "isotropic", "dim": 400})
+    eta = ode_threshold("phase_retrieval", lam, tsq, 2_000, init_overlap=1.6, factor=1e3)
+    small = isotropic_phase_retrieval_divergence(400, np.array([1.06 * eta]), 2_000, 256, init_overlap=1.6, factor=1e3)
+    large = isotropic_phase_retrieval_divergence(
+        3200, np.array([0.97 * eta, 1.06 * eta]), 16_000, 256, init_overlap=1.6, factor=1e3
+    ).mean(axis=1)
+    assert small.mean() < 0.5
+    assert large[0] < 0.5 < large[1]
