@@ -206,7 +206,11 @@ def _register_builtin() -> None:
         "Jordan et al. Muon (2024); Newton–Schulz 5 with coefficients (3.4445, −4.7750, 2.0315)",
         source="optax.contrib",
         beta=Arg("momentum β", kind="float", **UNIT),
-        ns_steps=Arg("Newton–Schulz iterations", kind="int", low=1),
+        ns_steps=Arg(
+            "Newton–Schulz iterations (0: no orthogonalization, the update is G/‖G‖_F: normalized GD)",
+            kind="int",
+            low=0,
+        ),
     )
 
 
