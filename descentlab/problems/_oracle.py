@@ -9,6 +9,12 @@ so a batch of b examples gives the gradient :math:`\nabla f(\theta) + \sigma\bar
 covariance :math:`\sigma^2 I/b` (the bounded-variance oracle of stochastic-approximation theory,
 e.g. Ghadimi & Lan 2013, 1309.5549). With ``grad_noise = 0`` every batch gives the exact gradient.
 The batch loss averages to :math:`f` in expectation, so its minimum is still ``f_star``.
+
+A problem with a ``noise_tail`` field ν > 0 draws the coordinates of ξ from Student's t with ν degrees of
+freedom instead: symmetric, :math:`P(|\xi_i|>u)\sim C_\nu u^{-\nu}` (tail index ν), infinite variance for
+ν ≤ 2 and finite mean for ν > 1 — the heavy-tailed oracle of the clipping literature (bounded α-th moment
+for every α < ν; Sadiev et al. 2023, 2302.00999). ``noise_tail = 0`` (the default) is the Gaussian oracle,
+bit-identical to problems without the field.
 """
 
 from __future__ import annotations
@@ -56,4 +62,8 @@ class OracleProblem(Problem):
 
     def sample(self, key: jax.Array, batch_size: int) -> dict:
         dtype = jnp.result_type(float)
-        return {"xi": jax.random.normal(key, (batch_size, self._num_params()), dtype)}
+        shape = (batch_size, self._num_params())
+        tail = getattr(self, "noise_tail", 0.0)
+        if tail > 0:
+            return {"xi": jax.random.t(key, tail, shape, dtype)}
+        return {"xi": jax.random.normal(key, shape, dtype)}

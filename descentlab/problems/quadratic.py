@@ -8,7 +8,8 @@ so :math:`L = \lambda_{\max} = 1`, :math:`\mu = \lambda_{\min} = 1/\kappa`, :mat
 ``rotation_seed = -1`` keeps A diagonal (axis-aligned, where coordinate-wise methods such as Adam or
 sign descent shine), any seed ≥ 0 rotates it by a Haar-random orthogonal Q.
 Start: :math:`x_0 = s\,g/\sqrt d`, :math:`g\sim\mathcal N(0,I)` (``s = init_scale``).
-Optional stochastic oracle: see :mod:`descentlab.problems._oracle`.
+Optional stochastic oracle (Gaussian, or heavy-tailed Student-t with ``noise_tail`` = ν > 0): see
+:mod:`descentlab.problems._oracle`.
 
 Gradient descent with step 1/L converges as :math:`(1-1/\kappa)^{t}`, heavy ball / Nesterov as
 :math:`(1-1/\sqrt\kappa)^t` (Nesterov, *Introductory Lectures on Convex Optimization*, 2004;
@@ -60,6 +61,9 @@ class Quadratic(OracleProblem):
     rotation_seed: int = static(-1, "-1: diagonal A; >= 0: seed of a random rotation", low=-1)
     init_scale: float = hyper(1.0, "x₀ ~ init_scale · N(0, I/d)", low=0.0)
     grad_noise: float = hyper(0.0, "stochastic oracle: σ of the additive gradient noise", low=0.0)
+    noise_tail: float = static(
+        0.0, "0: Gaussian gradient noise; ν > 0: Student-t noise with ν degrees of freedom (tail index ν)", low=0.0
+    )
 
     @property
     def eigenvalues(self) -> jax.Array:
