@@ -16,6 +16,12 @@ approximation floor of N features, is :math:`f^\star = \tfrac12\|(I - QQ^\top)D^
 with :math:`Q` an orthonormal basis of the range of :math:`D^{1/2}W`. The risk of one-pass SGD from
 :math:`\theta_0 = 0` as a function of steps and N traces the scaling laws (phases set by α, β).
 
+Options (defaults leave the model above unchanged): ``spectrum = "exponential"`` replaces the power law by
+:math:`\mathrm{Var}\,x_j = e^{-2\alpha(j-1)/\ell}` (``decay_length`` ℓ; a spectrum without a power law);
+``exact_gradient`` makes the training loss the population risk itself (gradient descent on R, the batch is
+ignored); ``feature_source = "jax"`` draws W in JAX from ``feature_key``, a vmappable float, so draws of the
+projection can be averaged inside one compiled program (``"numpy"``: from ``feature_seed`` on the host).
+
 References: Paquette, Paquette, Xiao, Pennington, *4+3 Phases of Compute-Optimal Neural Scaling Laws*
 (2405.15074); Bordelon, Atanasov, Pehlevan, *A Dynamical Model of Neural Scaling Laws* (2402.01092);
 Maloney, Roberts, Sully, *A Solvable Model of Neural Scaling Laws* (2210.16859).
@@ -33,6 +39,9 @@ import numpy as np
 
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
+
+SPECTRA = ("power_law", "exponential")
+SOURCES = ("numpy", "jax")
 
 
 @functools.lru_cache(maxsize=16)
@@ -64,6 +73,15 @@ class RandomFeatures(Problem):
     beta: float = hyper(0.7, "target: b_j = j^-β", low=0.0)
     noise: float = hyper(0.0, "label noise σ", low=0.0)
     init_scale: float = hyper(0.0, "θ0 ~ init_scale · N(0, I/N)", low=0.0)
+    spectrum: str = static(
+        "power_law", "input spectrum: power_law Var x_j = j^-2α, or exponential e^-2α(j-1)/ℓ", choices=SPECTRA
+    )
+    decay_length: float = hyper(8.0, "ℓ of the exponential spectrum", low=0.0, low_open=True)
+    exact_gradient: bool = static(False, "train on the exact population risk (gradient descent; batches unused)")
+    feature_source: str = static(
+        "numpy", "W drawn on the host from feature_seed (numpy) or in JAX from feature_key (jax)", choices=SOURCES
+    )
+    feature_key: float = hyper(0.0, "seed of W when feature_source = jax (integer-valued; vmappable)", low=0.0)
 
     @property
     def _index(self) -> jax.Array:
@@ -71,8 +89,11 @@ class RandomFeatures(Problem):
 
     @property
     def input_variances(self) -> jax.Array:
-        """diag(D) = j^-2α."""
-        return self._index ** (-2.0 * jnp.asarray(self.alpha, self._index.dtype))
+        """diag(D) = j^-2α (``power_law``) or exp(−2α (j − 1)/ℓ) (``exponential``)."""
+        alpha = jnp.asarray(self.alpha, self._index.dtype)
+        if self.spectrum == "exponential":
+            return jnp.exp(-2.0 * alpha * (self._index - 1.0) / self.decay_length)
+        return self._index ** (-2.0 * alpha)
 
     @property
     def target(self) -> jax.Array:
@@ -81,7 +102,11 @@ class RandomFeatures(Problem):
 
     @property
     def features(self) -> jax.Array:
-        return jnp.asarray(_feature_matrix(self.latent_dim, self.n_features, self.feature_seed), jnp.result_type(float))
+        dtype = jnp.result_type(float)
+        if self.feature_source == "jax":
+            key = jax.random.PRNGKey(jnp.asarray(self.feature_key).astype(jnp.uint32))
+            return jax.random.normal(key, (self.latent_dim, self.n_features), dtype) / jnp.sqrt(self.n_features)
+        return jnp.asarray(_feature_matrix(self.latent_dim, self.n_features, self.feature_seed), dtype)
 
     def init(self, key: jax.Array) -> jax.Array:
         dtype = jnp.result_type(float)
@@ -95,6 +120,8 @@ class RandomFeatures(Problem):
         return 0.5 * (self.predict(params, example["x"]) - example["y"]) ** 2
 
     def loss(self, params: jax.Array, batch: dict) -> jax.Array:
+        if self.exact_gradient:
+            return self.population_risk(params)
         return 0.5 * jnp.mean((self.predict(params, batch["x"]) - batch["y"]) ** 2)
 
     def sample(self, key: jax.Array, batch_size: int) -> dict:
