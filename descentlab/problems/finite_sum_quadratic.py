@@ -23,6 +23,12 @@ mean Hessian is still A (so F − F*, L and μ are unchanged), :math:`x^\star=\b
 and the curvature correlates with the gradient at the optimum :math:`\nabla f_i(x^\star)=A_i(x^\star-b_i)`:
 the epoch's mean drift :math:`-\frac{\gamma^2}2\sum_iA_i\nabla f_i(x^\star)` no longer vanishes, which gives
 random reshuffling the :math:`1/(nK)^2` term of its rate (Safran & Shamir 2020; :mod:`descentlab.theory.shuffling`).
+
+Prioritized objective (``priority_exponent`` α > 0; α = 0, the default, is the problem above, bit for bit):
+:math:`F(x)=\sum_ip_if_i(x)` with :math:`p_i\propto(i+1)^{-\alpha}` (:func:`descentlab.problems.samplers.priorities`),
+the objective that SGD descends when the examples are drawn ∝ :math:`p_i` without importance weights (the
+``prioritized`` and ``prioritized_reshuffling`` samplers, with α = their ``PRIORITY_EXPONENT``). With the shared
+Hessian :math:`x^\star=\sum_ip_ib_i` and :math:`F-F^\star=\tfrac12(x-x^\star)^\top A(x-x^\star)`; it requires h = 0.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import numpy as np
 
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
+from descentlab.problems.samplers import priorities
 
 
 @functools.lru_cache(maxsize=16)
@@ -78,6 +85,20 @@ class FiniteSumQuadratic(Problem):
         high=1.0,
         high_open=True,
     )
+    priority_exponent: float = static(
+        0.0, "F = Σ p_i f_i with p_i ∝ (i + 1)^-α (the prioritized samplers' objective); 0: the uniform mean", low=0.0
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        concrete = isinstance(self.hessian_spread, int | float)  # a traced h is not checked here
+        if self.priority_exponent != 0.0 and concrete and self.hessian_spread != 0.0:
+            raise ValueError("priority_exponent > 0 needs hessian_spread = 0 (a shared Hessian)")
+
+    @property
+    def weights(self) -> jax.Array:
+        """p_i of the prioritized objective (α > 0 only)."""
+        return priorities(self.n, self.priority_exponent)
 
     @property
     def eigenvalues(self) -> jax.Array:
@@ -102,6 +123,8 @@ class FiniteSumQuadratic(Problem):
     @property
     def x_star(self) -> jax.Array:
         b = self.dataset()["b"]
+        if self.priority_exponent != 0.0:
+            return self.weights @ b
         return jnp.mean(b, axis=0) + self.hessian_spread * jnp.mean(self.sides(b) * b, axis=0)
 
     def init(self, key: jax.Array) -> jax.Array:
@@ -126,6 +149,8 @@ class FiniteSumQuadratic(Problem):
     def f_star(self) -> jax.Array:
         b = self.dataset()["b"]
         diff = b - self.x_star
+        if self.priority_exponent != 0.0:
+            return 0.5 * self.weights @ jnp.sum(self.eigenvalues * diff**2, axis=1)
         return 0.5 * jnp.mean(jnp.sum(self.eigenvalues * diff**2, axis=1)) + jnp.mean(self._heterogeneity(b, diff**2))
 
     @property

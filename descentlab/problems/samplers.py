@@ -11,7 +11,15 @@ at the end of an epoch's permutation are not visited in that epoch (drop-last).
 * ``single_shuffle``: one permutation, reused every epoch (Safran & Shamir 2020);
 * ``incremental``: the fixed order 0, 1, …, n−1 every epoch;
 * ``full_batch``: every example at every step (b is ignored);
-* ``stream``: no finite data; the problem draws a fresh batch (``Problem.sample``).
+* ``stream``: no finite data; the problem draws a fresh batch (``Problem.sample``);
+* ``prioritized``: b indices drawn independently at every step with probabilities
+  :math:`p_i\propto (i+1)^{-\alpha}`, α = ``PRIORITY_EXPONENT`` (rank-based prioritized replay, Schaul et al.
+  2016, with the data index as the rank; no importance weights, so SGD descends :math:`\sum_ip_if_i`);
+* ``prioritized_reshuffling``: the same priorities, sampled by masking (RR-M, Fujita 2025, *Experience Replay
+  with Random Reshuffling*, 2503.02269): the state is each index's count of draws so far; before step t an
+  index drawn more often than its expected count :math:`t\,b\,p_i` has its priority multiplied by 1e-8, and
+  the batch is drawn *without* replacement from the masked priorities, then the counts are incremented. Every
+  index's count stays within O(1) of :math:`t\,b\,p_i`, the prioritized analogue of one pass per epoch.
 """
 
 from __future__ import annotations
@@ -24,8 +32,26 @@ import jax.numpy as jnp
 from descentlab.registry import Registry
 
 SAMPLERS: Registry[str] = Registry("sampler")
-for _name in ("stream", "with_replacement", "random_reshuffling", "single_shuffle", "incremental", "full_batch"):
+for _name in (
+    "stream",
+    "with_replacement",
+    "random_reshuffling",
+    "single_shuffle",
+    "incremental",
+    "full_batch",
+    "prioritized",
+    "prioritized_reshuffling",
+):
     SAMPLERS.add(_name, _name)
+
+PRIORITY_EXPONENT = 0.7  # α of rank-based prioritization (Schaul et al. 2016's value for the rank-based variant)
+MASK_FACTOR = 1e-8  # RR-M's factor on an over-sampled index's priority (Fujita 2025, reference code)
+
+
+def priorities(n: int, exponent: float = PRIORITY_EXPONENT) -> jax.Array:
+    """The sampling probabilities p_i ∝ (i + 1)^-exponent, i = 0…n−1, summing to 1."""
+    weights = jnp.arange(1, n + 1, dtype=jnp.result_type(float)) ** -exponent
+    return weights / jnp.sum(weights)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +80,8 @@ class Sampler:
         """Sampler state: the current epoch's order (a permutation of 0..n-1)."""
         if self.kind in ("random_reshuffling", "single_shuffle"):
             return jax.random.permutation(jax.random.fold_in(key, 0), self.n)
+        if self.kind == "prioritized_reshuffling":  # the state: each index's count of draws so far
+            return jnp.zeros(self.n, jnp.int32)
         return jnp.arange(self.n)
 
     def indices(self, key: jax.Array, order: jax.Array, step: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -62,6 +90,11 @@ class Sampler:
             return order, order
         if self.kind == "with_replacement":
             return jax.random.randint(jax.random.fold_in(key, step), (self.batch_size,), 0, self.n), order
+        if self.kind == "prioritized":
+            logits = jnp.log(priorities(self.n))
+            return jax.random.categorical(jax.random.fold_in(key, step), logits, shape=(self.batch_size,)), order
+        if self.kind == "prioritized_reshuffling":
+            return self._masked(key, order, step)
         position = step % self.steps_per_epoch
         if self.kind == "random_reshuffling":
             epoch = step // self.steps_per_epoch
@@ -72,3 +105,13 @@ class Sampler:
             )
         batch = jax.lax.dynamic_slice_in_dim(order, position * self.batch_size, self.batch_size)
         return batch, order
+
+    def _masked(self, key: jax.Array, counts: jax.Array, step: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """RR-M: mask the over-sampled indices (count > t b p_i), draw b distinct indices ∝ the masked
+        priorities (Gumbel top-b), count them."""
+        p = priorities(self.n)
+        expected = step * self.batch_size * p
+        weights = p * jnp.where(counts > expected, MASK_FACTOR, 1.0)
+        gumbel = jax.random.gumbel(jax.random.fold_in(key, step), (self.n,), p.dtype)
+        _, batch = jax.lax.top_k(jnp.log(weights) + gumbel, self.batch_size)
+        return batch, counts.at[batch].add(1)
