@@ -49,8 +49,24 @@ def autosgd(
     learning_rate: optax.ScalarOrSchedule,
     episode_length: Annotated[int, Arg("τ: steps per episode", low=1)] = 10,
     factor: Annotated[float, Arg("c: the streams run at γ/c, γ, γc", low=1.0, low_open=True)] = 2.0,
+    loss_at: Annotated[
+        str,
+        Arg(
+            "after: f_B(x_{k+1}) on the batch just used; before: f_B(x_k) on a batch not yet used",
+            choices=("after", "before"),
+        ),
+    ] = "after",
+    adapt: Annotated[
+        bool, Arg("the end-of-episode decision (false: γ stays γ₀ and the middle stream is plain SGD)")
+    ] = True,
 ) -> optax.GradientTransformationExtraArgs:
-    """``learning_rate`` is the initial γ₀ (a schedule is read at step 0)."""
+    r"""``learning_rate`` is the initial γ₀ (a schedule is read at step 0). ``adapt=False`` disables the
+    increase/decrease decision: γ stays γ₀ and the middle stream (the parameters) is never restarted, so the
+    parameters follow constant-step SGD at γ₀ (a control; the side streams still run and cost their gradients).
+    ``loss_at="before"`` scores each stream by :math:`\sum_k f_{B_k}(x^{(s)}_k)`, the loss of its iterate on
+    the batch it is about to use (a batch independent of the iterate: an unbiased online estimate); the
+    default ``"after"`` scores :math:`f_{B_k}(x^{(s)}_{k+1})` on the batch the step was just fitted to, which
+    favours larger steps when the gradient noise is large (measured in the autosgd study)."""
     gamma0 = learning_rate(0) if callable(learning_rate) else learning_rate
 
     def init_fn(params):
@@ -69,17 +85,18 @@ def autosgd(
         low = sgd(state.low, grad_fn(state.low), scales[0])
         mid = sgd(params, updates, scales[1])
         high = sgd(state.high, grad_fn(state.high), scales[2])
-        losses = state.losses + jnp.stack([value_fn(low), value_fn(mid), value_fn(high)]).astype(state.losses.dtype)
+        scored = (low, mid, high) if loss_at == "after" else (state.low, params, state.high)
+        losses = state.losses + jnp.stack([value_fn(x) for x in scored]).astype(state.losses.dtype)
 
         end = state.step_in_episode + 1 >= episode_length
         best = jnp.argmin(jnp.where(jnp.isfinite(losses), losses, jnp.inf))
         winner = jax.tree.map(lambda a, b, c: jnp.stack([a, b, c])[best], low, mid, high)
-        gamma = jnp.where(end, state.gamma * scales[best], state.gamma)
+        gamma = jnp.where(end, state.gamma * scales[best], state.gamma) if adapt else state.gamma
 
         def pick(new, restart):
             return jax.tree.map(lambda n, r: jnp.where(end, r, n), new, restart)
 
-        new_mid = pick(mid, winner)
+        new_mid = pick(mid, winner) if adapt else mid
         state = AutoSGDState(
             jnp.where(end, 0, state.step_in_episode + 1).astype(jnp.int32),
             gamma,

@@ -4,7 +4,9 @@ For AdaGrad-Norm (:mod:`descentlab.optim.adagrad_norm`) the step is
 :math:`\gamma_t = \eta_t / b_t` with :math:`b_t^2 = b_0^2 + \sum_{s<t}\|g_s\|^2`, read from its state
 (``sum_sq_norm``); for the idealized exact line search (:mod:`descentlab.optim.line_search`) it is
 :math:`\eta_t\gamma_{t-1}`, the line-search step of the last update (its state's ``step_size``; 0 before the
-first); for optimizers without such a state it is the scheduled :math:`\eta_t`. This is
+first); for AutoSGD (:mod:`descentlab.optim.autosgd`) it is the current γ of its state (the middle
+stream's step, :math:`\gamma_0` rescaled by every episode's decision);
+for optimizers without such a state it is the scheduled :math:`\eta_t`. This is
 the learning-rate curve of the high-line analysis (Collins-Woodfin et al., *The High Line*,
 2405.19585), recorded on the device at checkpoints.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from descentlab.optim.autosgd import AutoSGDState
 from descentlab.probes.base import FunctionProbe, ProbeContext, register_probe
 
 
@@ -38,8 +41,29 @@ def _accumulators(state, field: str = "sum_sq_norm") -> list[jax.Array]:
     return found
 
 
+def _autosgd_gammas(state) -> list[jax.Array]:
+    """The γ of every AutoSGD state (:class:`~descentlab.optim.autosgd.AutoSGDState`) in the optimizer state."""
+    found = []
+
+    def visit(node):
+        if isinstance(node, AutoSGDState):
+            found.append(node.gamma)
+        elif isinstance(node, (tuple, list)):
+            for child in node:
+                visit(child)
+        elif isinstance(node, dict):
+            for child in node.values():
+                visit(child)
+
+    visit(state)
+    return found
+
+
 def _effective_lr(ctx: ProbeContext) -> dict[str, jax.Array]:
     scheduled = jnp.asarray(ctx.learning_rate, jnp.result_type(float))
+    gammas = _autosgd_gammas(ctx.opt_state)
+    if gammas:
+        return {"effective_lr": jnp.asarray(gammas[0], scheduled.dtype)}
     accumulators = _accumulators(ctx.opt_state)
     if not accumulators:
         steps = _accumulators(ctx.opt_state, "step_size")
@@ -49,7 +73,7 @@ def _effective_lr(ctx: ProbeContext) -> dict[str, jax.Array]:
 
 @register_probe(
     "effective_lr",
-    summary="the step size applied now: η_t, η_t/b_t for AdaGrad-Norm, η_t γ_t for the line search",
+    summary="the step size applied now: η_t, η_t/b_t for AdaGrad-Norm, η_t γ_t for the line search, γ_t for AutoSGD",
     reference="Collins-Woodfin et al. The High Line (2405.19585)",
 )
 def effective_lr_probe():
