@@ -70,10 +70,9 @@ from descentlab.engine.load import spec_from_dict
 from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.params import Param
-from descentlab.report import figures as F
-from descentlab.store.schema import column
+from descentlab.studies import edge_of_stability as edge
 from descentlab.studies.base import Analysis, Check, Control, Study, StudyOptions, register_study
-from descentlab.studies.edge_of_stability import edge_line, edge_phase, halves
+from descentlab.studies.edge_of_stability import EdgeRule, edge_line
 from descentlab.theory import PREDICTIONS, Verdict
 
 BAND = (0.90, 1.05)  # at or just below the line: measured phase medians 0.955–0.996, room on both sides
@@ -185,105 +184,40 @@ def threshold_of(line: str) -> Threshold:
     return {"adam": adam_line, "gd": gd_line}[line]
 
 
+RULE = EdgeRule(
+    METRIC,
+    BAND,
+    RATIO,
+    "line",
+    (CHECK_EDGE, CHECK_LASTS, CHECK_HOVERS, CHECK_AT_EDGE, CHECK_LOSS_RISES, CHECK_NET_FALL),
+    axes=(("lr", "optimizer.learning_rate"), ("beta1", "optimizer.b1")),
+    min_checkpoints=MIN_CHECKPOINTS,
+)
+
+
 def band_distance(ratio: float) -> float:
-    """> 0 outside the band, in units of the band's half-widths below/above 1 (≤ 0 inside)."""
-    if not np.isfinite(ratio):
-        return np.inf
-    return max((BAND[0] - ratio) / (1.0 - BAND[0]), (ratio - BAND[1]) / (BAND[1] - 1.0))
+    """> 0 outside ``BAND``, in units of the band's half-widths below/above 1 (≤ 0 inside)."""
+    return edge.band_distance(ratio, BAND)
 
 
 def phase_figures(steps: np.ndarray, ratio: np.ndarray, loss: np.ndarray, run_steps: int) -> dict:
     """Duration, drift, median and loss behaviour of the edge phase (``ratio`` = r on the phase)."""
-    if ratio.size < 2:
-        return {
-            "crossing step": float(steps[0]) if steps.size else np.nan,
-            "edge checkpoints": int(ratio.size),
-            "edge fraction": 0.0,
-            RATIO: float(np.median(ratio)) if ratio.size else np.nan,
-            "drift": np.inf,
-            "loss rises": 0,
-            "loss fall": -np.inf,
-        }
-    (r1, r2), (l1, l2) = halves(ratio), halves(loss)
-    first = float(np.median(l1))
-    return {
-        "crossing step": float(steps[0]),
-        "edge checkpoints": int(ratio.size),
-        "edge fraction": float(steps[-1] - steps[0]) / run_steps,
-        RATIO: float(np.median(ratio)),
-        "drift": abs(float(np.median(r2) - np.median(r1))),
-        "loss rises": int(np.sum(np.diff(loss) > 0)),
-        "loss fall": (first - float(np.median(l2))) / first,
-    }
+    return edge.phase_figures(steps, ratio, loss, run_steps, RATIO)
 
 
 def criteria(row: pd.Series) -> dict[str, bool]:
     """The edge-phase criteria of one run (all must hold)."""
-    return {
-        "lasts": bool(row["edge fraction"] >= MIN_FRACTION and row["edge checkpoints"] >= MIN_CHECKPOINTS),
-        "hovers": bool(row["drift"] <= MAX_DRIFT),
-        "at edge": bool(band_distance(row[RATIO]) <= 0),
-        "loss rises": bool(row["loss rises"] >= 1),
-        "net fall": bool(row["loss fall"] > 0),
-    }
-
-
-def _curve(sub: pd.DataFrame, metric: str, steps: np.ndarray) -> np.ndarray:
-    series = sub[sub.metric == metric].set_index("step").value
-    return series.reindex(steps).to_numpy(float)
+    return edge.criteria(row, RULE)
 
 
 def per_run(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold = adam_line) -> pd.DataFrame:
     """One row per run: its edge-phase figures and which criteria hold."""
-    rows = []
-    data = curves[curves.metric.isin([METRIC, "train_loss"])]
-    run_steps = int(curves.step.max())
-    lr_col, b1_col = column("optimizer.learning_rate"), column("optimizer.b1")
-    for run in runs.itertuples():
-        lr, beta1 = float(getattr(run, lr_col)), float(getattr(run, b1_col))
-        line = threshold(lr, beta1)
-        sub = data[data.run == run.run]
-        steps = np.sort(sub[sub.metric == METRIC].step.unique())
-        sharp, loss = _curve(sub, METRIC, steps), _curve(sub, "train_loss", steps)
-        mask = edge_phase(steps, sharp, line)
-        row = {
-            "lr": lr,
-            "beta1": beta1,
-            "seed": int(run.seed),
-            "line": line,
-            "status": run.status,
-            "max preconditioned sharpness": float(np.nanmax(sharp)) if np.isfinite(sharp).any() else np.nan,
-            **phase_figures(steps[mask], sharp[mask] / line, loss[mask], run_steps),
-            "initial loss": loss[0] if loss.size else np.nan,
-            "final loss": loss[-1] if loss.size else np.nan,
-        }
-        if not np.isfinite(row[RATIO]) and np.isfinite(row["max preconditioned sharpness"]):
-            row[RATIO] = row["max preconditioned sharpness"] / line  # never at the edge: how close it came
-        ok = criteria(pd.Series(row))
-        rows.append({**row, **{f"ok: {k}": v for k, v in ok.items()}, "failed": sum(not v for v in ok.values())})
-    return pd.DataFrame(rows)
-
-
-def _worst(table: pd.DataFrame, name: str, largest: bool) -> float:
-    values = table[name].to_numpy(float)
-    values = np.where(np.isnan(values), np.inf if largest else -np.inf, values)
-    return float(values.max() if largest else values.min())
+    return edge.per_run(runs, curves, threshold, RULE)
 
 
 def verdicts_from(table: pd.DataFrame) -> list[Verdict]:
     """Headline (every criterion for every run) and one verdict per criterion."""
-    distances = np.array([band_distance(r) for r in table[RATIO]])
-    worst = int(np.lexsort((-distances, -table.failed.to_numpy()))[0])
-    passed = bool((table.failed == 0).all())
-    detail = f"worst of {len(table)} runs: η = {table.lr.iloc[worst]:g}, seed {table.seed.iloc[worst]}"
-    out = [CHECK_EDGE.verdict(float(table[RATIO].iloc[worst]), passed, detail=detail)]
-    out.append(CHECK_LASTS.verdict(_worst(table, "edge fraction", False), bool(table["ok: lasts"].all())))
-    out.append(CHECK_HOVERS.verdict(_worst(table, "drift", True), bool(table["ok: hovers"].all())))
-    band = float(table[RATIO].iloc[int(np.argmax(distances))])
-    out.append(CHECK_AT_EDGE.verdict(band, bool(table["ok: at edge"].all())))
-    out.append(CHECK_LOSS_RISES.verdict(_worst(table, "loss rises", False), bool(table["ok: loss rises"].all())))
-    out.append(CHECK_NET_FALL.verdict(_worst(table, "loss fall", False), bool(table["ok: net fall"].all())))
-    return out
+    return edge.verdicts_from(table, RULE)
 
 
 @register_study("adaptive-edge-of-stability")
@@ -296,14 +230,7 @@ class AdaptiveEdgeOfStability(Study):
         "Cohen, Ghorbani, Krishnan, Agarwal, Medapati, Badura, Suo, Cardoze, Nado, Dahl, Gilmer. Adaptive "
         "Gradient Methods at the Edge of Stability (2207.14484)"
     )
-    checks: ClassVar[tuple[Check, ...]] = (
-        CHECK_EDGE,
-        CHECK_LASTS,
-        CHECK_HOVERS,
-        CHECK_AT_EDGE,
-        CHECK_LOSS_RISES,
-        CHECK_NET_FALL,
-    )
+    checks: ClassVar[tuple[Check, ...]] = RULE.checks
     declared_options: ClassVar[dict[str, Param]] = {
         "line": Param(
             "str",
@@ -383,40 +310,20 @@ class AdaptiveEdgeOfStability(Study):
 
     def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
         threshold = threshold_of(options["line"])
-        result = results[0]
-        runs, curves = result.runs, result.curves
+        runs, curves = results[0].runs, results[0].curves
         table = per_run(runs, curves, threshold)
-        verdicts = verdicts_from(table)
-        steps = np.sort(curves.step.unique())
-        lr_col, b1_col = column("optimizer.learning_rate"), column("optimizer.b1")
-        pairs = runs[[lr_col, b1_col]].drop_duplicates().itertuples(index=False)
-        theory = pd.concat(
-            [pd.DataFrame({lr_col: lr, "step": steps, "value": threshold(lr, b1)}) for lr, b1 in pairs],
-            ignore_index=True,
-        )
-        label = "38/η (adaptive edge of stability)" if options["line"] == "adam" else "2/η (plain GD's line)"
-        fig = F.learning_curves(
+        figures = edge.edge_figures(
             runs,
             curves,
-            METRIC,
-            theory=theory,
-            theory_label=label,
+            threshold,
+            folder,
+            RULE,
+            theory_label="38/η (adaptive edge of stability)" if options["line"] == "adam" else "2/η (plain GD's line)",
             title="preconditioned sharpness λ_max(P⁻¹H), full-batch Adam",
-            logx=False,
-            logy=False,
-        )
-        figures = [
-            (
+            captions=(
                 "Preconditioned sharpness vs step per step size, with the (2+2β₁)/((1−β₁)η) lines dashed: it "
                 "rises to its line and equilibrates there (the adaptive edge of stability)",
-                F.save(fig, folder, "preconditioned_sharpness")["png"],
-            )
-        ]
-        fig = F.learning_curves(runs, curves, "train_loss", title="training loss (full batch)", logx=False)
-        figures.append(
-            (
                 "Training loss vs step per step size: it keeps falling, non-monotonically, at the adaptive edge",
-                F.save(fig, folder, "train_loss")["png"],
-            )
+            ),
         )
-        return Analysis(verdicts, figures, table)
+        return Analysis(verdicts_from(table), figures, table)

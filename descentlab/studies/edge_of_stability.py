@@ -42,6 +42,7 @@ towards) 2/η; ``steps-below-edge`` uses step sizes so small that 2/η is never 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -53,6 +54,7 @@ from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.params import Param
 from descentlab.report import figures as F
+from descentlab.store.schema import column
 from descentlab.studies.base import Analysis, Check, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict
 
@@ -141,7 +143,39 @@ SIZES = {
 }
 SEEDS = 2
 
-Threshold = Callable[[float], float]
+Threshold = Callable[..., float]  # the line, from a run's hyperparameters (``EdgeRule.axes``)
+
+
+@dataclass(frozen=True)
+class EdgeRule:
+    """What an edge phase must satisfy and how its table is labelled (shared with adaptive-edge-of-stability).
+
+    ``checks`` are the six verdicts in order (headline, phase lasts, hovers, at edge, loss rises, net fall); the
+    phase-lasts and hovers tolerances are the shortest phase fraction and the largest drift. ``axes`` are the run
+    columns the threshold reads, as (label in the table, dotted spec key), passed to it in order.
+    """
+
+    metric: str
+    band: tuple[float, float]
+    ratio: str  # label of the phase median of sharpness / line
+    line: str  # label of the line's column
+    checks: tuple[Check, Check, Check, Check, Check, Check]
+    axes: tuple[tuple[str, str], ...] = (("lr", "optimizer.learning_rate"),)
+    min_checkpoints: int = MIN_CHECKPOINTS
+
+    @property
+    def min_fraction(self) -> float:
+        return self.checks[1].tolerance
+
+    @property
+    def max_drift(self) -> float:
+        return self.checks[2].tolerance
+
+
+RATIO = "median S·η/2"
+RULE = EdgeRule(
+    METRIC, BAND, RATIO, "2/η", (CHECK_EDGE, CHECK_LASTS, CHECK_HOVERS, CHECK_AT_EDGE, CHECK_LOSS_RISES, CHECK_NET_FALL)
+)
 
 
 def edge_line(learning_rate: float) -> float:
@@ -167,11 +201,11 @@ def edge_phase(steps: np.ndarray, sharpness: np.ndarray, line: float) -> np.ndar
     return mask
 
 
-def band_distance(ratio: float) -> float:
+def band_distance(ratio: float, band: tuple[float, float] = BAND) -> float:
     """> 0 outside the band, in units of the band's half-widths below/above 1 (≤ 0 inside)."""
     if not np.isfinite(ratio):
         return np.inf
-    return max((BAND[0] - ratio) / (1.0 - BAND[0]), (ratio - BAND[1]) / (BAND[1] - 1.0))
+    return max((band[0] - ratio) / (1.0 - band[0]), (ratio - band[1]) / (band[1] - 1.0))
 
 
 def halves(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,14 +214,14 @@ def halves(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[:half], values[values.size - half :]
 
 
-def phase_figures(steps: np.ndarray, ratio: np.ndarray, loss: np.ndarray, run_steps: int) -> dict:
-    """Duration, drift, median and loss behaviour of the edge phase (``ratio`` = S·η/2 on the phase)."""
+def phase_figures(steps: np.ndarray, ratio: np.ndarray, loss: np.ndarray, run_steps: int, label: str = RATIO) -> dict:
+    """Duration, drift, median (column ``label``) and loss behaviour of the edge phase (``ratio`` = S/line on it)."""
     if ratio.size < 2:
         return {
             "crossing step": float(steps[0]) if steps.size else np.nan,
             "edge checkpoints": int(ratio.size),
             "edge fraction": 0.0,
-            "median S·η/2": float(np.median(ratio)) if ratio.size else np.nan,
+            label: float(np.median(ratio)) if ratio.size else np.nan,
             "drift": np.inf,
             "loss rises": 0,
             "loss fall": -np.inf,
@@ -198,19 +232,19 @@ def phase_figures(steps: np.ndarray, ratio: np.ndarray, loss: np.ndarray, run_st
         "crossing step": float(steps[0]),
         "edge checkpoints": int(ratio.size),
         "edge fraction": float(steps[-1] - steps[0]) / run_steps,
-        "median S·η/2": float(np.median(ratio)),
+        label: float(np.median(ratio)),
         "drift": abs(float(np.median(r2) - np.median(r1))),
         "loss rises": int(np.sum(np.diff(loss) > 0)),
         "loss fall": (first - float(np.median(l2))) / first,
     }
 
 
-def criteria(row: pd.Series) -> dict[str, bool]:
+def criteria(row: pd.Series, rule: EdgeRule = RULE) -> dict[str, bool]:
     """The edge-phase criteria of one run (all must hold)."""
     return {
-        "lasts": bool(row["edge fraction"] >= MIN_FRACTION and row["edge checkpoints"] >= MIN_CHECKPOINTS),
-        "hovers": bool(row["drift"] <= MAX_DRIFT),
-        "at edge": bool(band_distance(row["median S·η/2"]) <= 0),
+        "lasts": bool(row["edge fraction"] >= rule.min_fraction and row["edge checkpoints"] >= rule.min_checkpoints),
+        "hovers": bool(row["drift"] <= rule.max_drift),
+        "at edge": bool(band_distance(row[rule.ratio], rule.band) <= 0),
         "loss rises": bool(row["loss rises"] >= 1),
         "net fall": bool(row["loss fall"] > 0),
     }
@@ -221,61 +255,90 @@ def _curve(sub: pd.DataFrame, metric: str, steps: np.ndarray) -> np.ndarray:
     return series.reindex(steps).to_numpy(float)
 
 
-def per_run(runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold = edge_line) -> pd.DataFrame:
+def per_run(
+    runs: pd.DataFrame, curves: pd.DataFrame, threshold: Threshold = edge_line, rule: EdgeRule = RULE
+) -> pd.DataFrame:
     """One row per run: its edge-phase figures and which criteria hold."""
     rows = []
-    data = curves[curves.metric.isin([METRIC, "train_loss"])]
+    metric, name = rule.metric, rule.metric.replace("_", " ")
+    data = curves[curves.metric.isin([metric, "train_loss"])]
     run_steps = int(curves.step.max())
     for run in runs.itertuples():
-        lr = float(run.optimizer_learning_rate)
-        line = threshold(lr)
+        values = {label: float(getattr(run, column(key))) for label, key in rule.axes}
+        line = threshold(*values.values())
         sub = data[data.run == run.run]
-        steps = np.sort(sub[sub.metric == METRIC].step.unique())
-        sharp, loss = _curve(sub, METRIC, steps), _curve(sub, "train_loss", steps)
+        steps = np.sort(sub[sub.metric == metric].step.unique())
+        sharp, loss = _curve(sub, metric, steps), _curve(sub, "train_loss", steps)
         mask = edge_phase(steps, sharp, line)
         row = {
-            "lr": lr,
+            **values,
             "seed": int(run.seed),
-            "2/η": line,
+            rule.line: line,
             "status": run.status,
-            "initial sharpness": sharp[0] if sharp.size else np.nan,
-            "max sharpness": float(np.nanmax(sharp)) if sharp.size else np.nan,
-            **phase_figures(steps[mask], sharp[mask] / line, loss[mask], run_steps),
+            f"initial {name}": sharp[0] if sharp.size else np.nan,
+            f"max {name}": float(np.nanmax(sharp)) if np.isfinite(sharp).any() else np.nan,
+            **phase_figures(steps[mask], sharp[mask] / line, loss[mask], run_steps, rule.ratio),
             "initial loss": loss[0] if loss.size else np.nan,
             "final loss": loss[-1] if loss.size else np.nan,
         }
-        if not np.isfinite(row["median S·η/2"]) and np.isfinite(row["max sharpness"]):
-            row["median S·η/2"] = row["max sharpness"] / line  # never at the edge: how close it came
-        ok = criteria(pd.Series(row))
+        if not np.isfinite(row[rule.ratio]) and np.isfinite(row[f"max {name}"]):
+            row[rule.ratio] = row[f"max {name}"] / line  # never at the edge: how close it came
+        ok = criteria(pd.Series(row), rule)
         rows.append({**row, **{f"ok: {k}": v for k, v in ok.items()}, "failed": sum(not v for v in ok.values())})
     return pd.DataFrame(rows)
 
 
-def _worst(table: pd.DataFrame, column: str, largest: bool) -> tuple[float, int]:
-    values = table[column].to_numpy(float)
+def _worst(table: pd.DataFrame, name: str, largest: bool) -> float:
+    values = table[name].to_numpy(float)
     values = np.where(np.isnan(values), np.inf if largest else -np.inf, values)
-    i = int(np.argmax(values) if largest else np.argmin(values))
-    return float(values[i]), i
+    return float(values.max() if largest else values.min())
 
 
-def verdicts_from(table: pd.DataFrame) -> list[Verdict]:
+def verdicts_from(table: pd.DataFrame, rule: EdgeRule = RULE) -> list[Verdict]:
     """Headline (every criterion for every run) and one verdict per criterion."""
-    distances = np.array([band_distance(r) for r in table["median S·η/2"]])
+    edge, lasts, hovers, at_edge, loss_rises, net_fall = rule.checks
+    distances = np.array([band_distance(r, rule.band) for r in table[rule.ratio]])
     worst = int(np.lexsort((-distances, -table.failed.to_numpy()))[0])
     passed = bool((table.failed == 0).all())
     detail = f"worst of {len(table)} runs: η = {table.lr.iloc[worst]:g}, seed {table.seed.iloc[worst]}"
-    out = [CHECK_EDGE.verdict(float(table["median S·η/2"].iloc[worst]), passed, detail=detail)]
-    fraction, _ = _worst(table, "edge fraction", largest=False)
-    out.append(CHECK_LASTS.verdict(fraction, bool(table["ok: lasts"].all())))
-    drift, _ = _worst(table, "drift", largest=True)
-    out.append(CHECK_HOVERS.verdict(drift, bool(table["ok: hovers"].all())))
-    band = table["median S·η/2"].iloc[int(np.argmax(distances))]
-    out.append(CHECK_AT_EDGE.verdict(float(band), bool(table["ok: at edge"].all())))
-    rises, _ = _worst(table, "loss rises", largest=False)
-    out.append(CHECK_LOSS_RISES.verdict(rises, bool(table["ok: loss rises"].all())))
-    fall, _ = _worst(table, "loss fall", largest=False)
-    out.append(CHECK_NET_FALL.verdict(fall, bool(table["ok: net fall"].all())))
+    out = [edge.verdict(float(table[rule.ratio].iloc[worst]), passed, detail=detail)]
+    out.append(lasts.verdict(_worst(table, "edge fraction", False), bool(table["ok: lasts"].all())))
+    out.append(hovers.verdict(_worst(table, "drift", True), bool(table["ok: hovers"].all())))
+    band = float(table[rule.ratio].iloc[int(np.argmax(distances))])
+    out.append(at_edge.verdict(band, bool(table["ok: at edge"].all())))
+    out.append(loss_rises.verdict(_worst(table, "loss rises", False), bool(table["ok: loss rises"].all())))
+    out.append(net_fall.verdict(_worst(table, "loss fall", False), bool(table["ok: net fall"].all())))
     return out
+
+
+def edge_figures(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    threshold: Threshold,
+    folder: Path,
+    rule: EdgeRule,
+    *,
+    theory_label: str,
+    title: str,
+    captions: tuple[str, str],
+) -> list[tuple[str, str]]:
+    """The sharpness vs step per step size with the threshold lines dashed, and the training loss vs step."""
+    steps = np.sort(curves.step.unique())
+    keys = [column(key) for _, key in rule.axes]
+    theory = pd.concat(
+        [
+            pd.DataFrame({keys[0]: values[0], "step": steps, "value": threshold(*values)})
+            for values in runs[keys].drop_duplicates().itertuples(index=False)
+        ],
+        ignore_index=True,
+    )
+    fig = F.learning_curves(
+        runs, curves, rule.metric, theory=theory, theory_label=theory_label, title=title, logx=False, logy=False
+    )
+    figures = [(captions[0], F.save(fig, folder, rule.metric)["png"])]
+    fig = F.learning_curves(runs, curves, "train_loss", title="training loss (full batch)", logx=False)
+    figures.append((captions[1], F.save(fig, folder, "train_loss")["png"]))
+    return figures
 
 
 @register_study("edge-of-stability")
@@ -288,14 +351,7 @@ class EdgeOfStability(Study):
         "Cohen, Kaur, Li, Kolter, Talwalkar. Gradient Descent on Neural Networks Typically Occurs at the "
         "Edge of Stability (2103.00065)"
     )
-    checks: ClassVar[tuple[Check, ...]] = (
-        CHECK_EDGE,
-        CHECK_LASTS,
-        CHECK_HOVERS,
-        CHECK_AT_EDGE,
-        CHECK_LOSS_RISES,
-        CHECK_NET_FALL,
-    )
+    checks: ClassVar[tuple[Check, ...]] = RULE.checks
     declared_options: ClassVar[dict[str, Param]] = {
         "line_factor": Param(
             "float", 1.0, "multiply the predicted 2/η line by this factor (analysis-time)", low=0.0, low_open=True
@@ -360,40 +416,20 @@ class EdgeOfStability(Study):
         def threshold(lr: float) -> float:
             return factor * edge_line(lr)
 
-        result = results[0]
-        runs, curves = result.runs, result.curves
+        runs, curves = results[0].runs, results[0].curves
         table = per_run(runs, curves, threshold)
-        verdicts = verdicts_from(table)
-        steps = np.sort(curves.step.unique())
-        theory = pd.concat(
-            [
-                pd.DataFrame({"optimizer_learning_rate": lr, "step": steps, "value": threshold(lr)})
-                for lr in runs.optimizer_learning_rate.unique()
-            ],
-            ignore_index=True,
-        )
-        fig = F.learning_curves(
+        figures = edge_figures(
             runs,
             curves,
-            METRIC,
-            theory=theory,
+            threshold,
+            folder,
+            RULE,
             theory_label="2/η (edge of stability)",
             title="sharpness λ_max of the training loss, full-batch GD",
-            logx=False,
-            logy=False,
-        )
-        figures = [
-            (
+            captions=(
                 "Sharpness vs step per step size, with the 2/η lines dashed (progressive sharpening, then the "
                 "edge of stability)",
-                F.save(fig, folder, "sharpness")["png"],
-            )
-        ]
-        fig = F.learning_curves(runs, curves, "train_loss", title="training loss (full batch)", logx=False)
-        figures.append(
-            (
                 "Training loss vs step per step size: it keeps falling, non-monotonically, at the edge",
-                F.save(fig, folder, "train_loss")["png"],
-            )
+            ),
         )
-        return Analysis(verdicts, figures, table)
+        return Analysis(verdicts_from(table), figures, table)

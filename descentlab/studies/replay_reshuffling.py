@@ -69,12 +69,10 @@ from descentlab.experiment import Result
 from descentlab.params import Param
 from descentlab.problems.samplers import PRIORITY_EXPONENT
 from descentlab.report import figures as F
-from descentlab.store.schema import OK, run_key
 from descentlab.studies.base import Analysis, Check, Control, Study, StudyOptions, register_study
-from descentlab.studies.shuffling import floors, slope_table
+from descentlab.studies.shuffling import floors, seed_floors, slope_table
 from descentlab.theory import fit_power_law
 
-METRIC = "suboptimality"
 # family -> (with-replacement sampler, reshuffling sampler, the problem's priority exponent)
 FAMILIES = {
     "uniform": ("with_replacement", "random_reshuffling", 0.0),
@@ -108,16 +106,6 @@ CHECK_BELOW = Check(
     "The claim itself (ratio < 1); measured 0.209 at --quick and 0.213 at default, at the largest step (0.03); "
     "with reshuffling replaced by with-replacement sampling it is 1.",
 )
-
-
-def per_seed_floors(runs: pd.DataFrame, curves: pd.DataFrame, first_step: int) -> pd.DataFrame:
-    """Mean of F − F* over the recorded steps from ``first_step`` on, per run (sampler, γ, seed)."""
-    keys = run_key(runs, curves)
-    data = curves[(curves.metric == METRIC) & (curves.step >= first_step)].merge(
-        runs[[*keys, "sampler_name", "optimizer_learning_rate", "seed", "status"]], on=keys
-    )
-    data = data[data.status == OK]
-    return data.groupby(["sampler_name", "optimizer_learning_rate", "seed"])["value"].mean().reset_index()
 
 
 def bootstrap_slopes(per_seed: pd.DataFrame, resamples: int = BOOTSTRAP, seed: int = 0) -> dict[str, float]:
@@ -245,7 +233,7 @@ class ReplayReshuffling(Study):
         size = options.pick(SIZES)
         burn_in = size["n"] * size["epochs"] // 4
         runs, curves = self.combined(results, options)
-        per_seed = per_seed_floors(runs, curves, burn_in)
+        per_seed = seed_floors(runs, curves, burn_in, "optimizer_learning_rate")
         table = floors(runs, curves, burn_in)
         predicted = predicted_exponents(float(options["rr_exponent_shift"]))
         slopes = slope_table(table, predicted)

@@ -388,14 +388,17 @@ def n_sweep_samplers(options: StudyOptions) -> list[str]:
     return [*ADVANTAGE_COMPARATORS, *([swap] if swap not in ADVANTAGE_COMPARATORS else [])]
 
 
-def seed_floors(runs: pd.DataFrame, curves: pd.DataFrame, first_step: int | dict[int, int]) -> pd.DataFrame:
-    """Mean of F − F* over the recorded epoch ends from ``first_step`` on (one step, or one per n), per sampler, n
-    and seed; ``runs`` and ``curves`` may hold several experiments."""
+def seed_floors(
+    runs: pd.DataFrame, curves: pd.DataFrame, first_step: int | dict, axis: str = "problem_n"
+) -> pd.DataFrame:
+    """Mean of F − F* over the recorded values from ``first_step`` on (one step, or one per value of ``axis``), per
+    sampler, ``axis`` (n here, the step size in replay-reshuffling) and seed; ``runs`` and ``curves`` may hold
+    several experiments."""
     keys = run_key(runs, curves)
-    data = curves[curves.metric == METRIC].merge(runs[[*keys, "sampler_name", "problem_n", "seed", "status"]], on=keys)
-    start = data.problem_n.map(first_step) if isinstance(first_step, dict) else first_step
+    data = curves[curves.metric == METRIC].merge(runs[[*keys, "sampler_name", axis, "seed", "status"]], on=keys)
+    start = data[axis].map(first_step) if isinstance(first_step, dict) else first_step
     data = data[(data.status == OK) & (data.step >= start)]
-    return data.groupby(["sampler_name", "problem_n", "seed"])["value"].mean().reset_index()
+    return data.groupby(["sampler_name", axis, "seed"])["value"].mean().reset_index()
 
 
 def ratio_exponent(per_seed: pd.DataFrame, comparator: str, resamples: int = 400) -> tuple:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from descentlab.store import Store, query
-from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
+from descentlab.store import Store
+from descentlab.studies import StudyOptions, check_options, run_study
 from descentlab.studies.adaptive_edge_of_stability import (
     BAND,
     MAX_DRIFT,
@@ -24,6 +24,7 @@ from descentlab.studies.adaptive_edge_of_stability import (
     phase_figures,
     verdicts_from,
 )
+from tests.studies.edge_checks import assert_fails_with_shuffled_step_sizes, assert_quick_passes_and_is_stored
 
 NAME = "adaptive-edge-of-stability"
 QUICK = StudyOptions(quick=True)
@@ -99,29 +100,8 @@ def test_verdicts_pass_at_the_line_and_fail_off_it():
 
 
 def test_quick_verdict_passes_and_is_stored(outcome):
-    store, result = outcome
-    verdicts = result.analysis.verdicts
-    headline = verdicts[0]
-    assert headline.passed and all(v.passed for v in verdicts), [v.line() for v in verdicts]
-    assert BAND[0] <= headline.figure <= BAND[1]
-    table = result.analysis.summary
-    assert len(table) == 6 and (table.status == "ok").all() and set(table.seed) == {0, 1}
-    assert (table.failed == 0).all(), table
-    assert (table["final loss"] < 0.05 * table["initial loss"]).all()
-    stored = query(store.root, "select * from verdicts")
-    assert len(stored) == len(verdicts) and bool(stored.passed.all()) and headline.line() in set(stored.line)
-    assert result.report.exists() and "verdict: pass" in result.report.read_text()
+    assert_quick_passes_and_is_stored(outcome, BAND, 0.05)
 
 
 def test_verdict_fails_when_step_size_labels_are_shuffled(outcome, tmp_path):
-    _, result = outcome
-    runs = result.results[0].runs.copy()
-    lrs = sorted(runs.optimizer_learning_rate.unique())
-    runs["optimizer_learning_rate"] = runs.optimizer_learning_rate.map(dict(zip(lrs, lrs[::-1], strict=True)))
-
-    class Swapped:
-        def __init__(self, inner):
-            self.runs, self.curves = runs, inner.curves
-
-    analysis = STUDIES.get(NAME)().analyze([Swapped(result.results[0])], tmp_path, CHECKED)
-    assert not analysis.verdicts[0].passed
+    assert_fails_with_shuffled_step_sizes(NAME, outcome, CHECKED, tmp_path)
