@@ -123,6 +123,7 @@ PROBE_TABLE = {  # probe -> (case, options): what each registered probe is exerc
     "class_alignment": ("logistic_mixture", {}),  # integer labels and n_classes
     "distance": ("least_squares", {}),  # a known optimum
     "effective_lr": ("ntk_mlp", {}),  # AdaGrad-Norm's accumulator
+    "gfs_sharpness": ("least_squares", {"horizon": 20.0, "max_steps": 256, "rtol": 1e-5, "atol": 1e-7}),  # a loss
     "grad_norm": ("least_squares", {}),
     "hessian_density": ("least_squares", {"bins": 4, "low": 0.0, "high": 1.0, "vectors": 2, "iterations": DIM}),
     "lazy_training": ("ntk_mlp", {}),  # predict, real targets
