@@ -20,13 +20,13 @@ from descentlab.optim.autosgd import AutoSGDState
 from descentlab.probes.base import FunctionProbe, ProbeContext, register_probe
 
 
-def _accumulators(state, field: str = "sum_sq_norm") -> list[jax.Array]:
-    """Every ``field`` (``sum_sq_norm`` by default) found in the (nested) optimizer state."""
+def _fields_named(state, field: str, owner: type | None = None) -> list[jax.Array]:
+    """Every ``field`` of a named-tuple node (of type ``owner`` when given) found in the (nested) optimizer state."""
     found = []
 
     def visit(node):
         if hasattr(node, "_fields"):
-            if field in node._fields:
+            if field in node._fields and (owner is None or isinstance(node, owner)):
                 found.append(getattr(node, field))
             for child in node:
                 visit(child)
@@ -41,32 +41,14 @@ def _accumulators(state, field: str = "sum_sq_norm") -> list[jax.Array]:
     return found
 
 
-def _autosgd_gammas(state) -> list[jax.Array]:
-    """The γ of every AutoSGD state (:class:`~descentlab.optim.autosgd.AutoSGDState`) in the optimizer state."""
-    found = []
-
-    def visit(node):
-        if isinstance(node, AutoSGDState):
-            found.append(node.gamma)
-        elif isinstance(node, (tuple, list)):
-            for child in node:
-                visit(child)
-        elif isinstance(node, dict):
-            for child in node.values():
-                visit(child)
-
-    visit(state)
-    return found
-
-
 def _effective_lr(ctx: ProbeContext) -> dict[str, jax.Array]:
     scheduled = jnp.asarray(ctx.learning_rate, jnp.result_type(float))
-    gammas = _autosgd_gammas(ctx.opt_state)
+    gammas = _fields_named(ctx.opt_state, "gamma", AutoSGDState)
     if gammas:
         return {"effective_lr": jnp.asarray(gammas[0], scheduled.dtype)}
-    accumulators = _accumulators(ctx.opt_state)
+    accumulators = _fields_named(ctx.opt_state, "sum_sq_norm")
     if not accumulators:
-        steps = _accumulators(ctx.opt_state, "step_size")
+        steps = _fields_named(ctx.opt_state, "step_size")
         return {"effective_lr": scheduled * steps[0] if steps else scheduled}
     return {"effective_lr": scheduled * jax.lax.rsqrt(accumulators[0])}
 
