@@ -15,13 +15,17 @@ paper's C-AdamW (Algorithm 2).
   whose output is aligned with the gradient);
 * :func:`cautious` wraps any full optimizer (whose output is a descent step, anti-aligned).
 
+``mask="disagree"`` on C-AdamW / C-Lion keeps the opposite coordinates (:math:`u_t \odot g_t < 0`), the ones
+whose move increases the loss to first order: not an optimizer anyone should use, the broken mechanism of a
+control (the default ``"agree"`` is the paper's mask, unchanged).
+
 Reference: Liang, Chen, Liu, Liu. *Cautious Optimizers: Improving Training with One Line of Code*
 (arXiv 2411.16085).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import jax
 import jax.numpy as jnp
@@ -50,9 +54,21 @@ def _wrap(inner: optax.GradientTransformation, sign: float) -> optax.GradientTra
     return optax.GradientTransformationExtraArgs(inner.init, update_fn)
 
 
-def scale_by_cautious(direction: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
-    """Mask a direction block's output (kept where it agrees in sign with the gradient)."""
-    return _wrap(direction, 1.0)
+MASK_SIGN = {"agree": 1.0, "disagree": -1.0}
+"""The mask's sign: keep the coordinates agreeing with the gradient (the paper), or the opposite ones (a control)."""
+
+Mask = Annotated[
+    Literal["agree", "disagree"],
+    Arg("coordinates kept: agree (the paper's mask) or disagree (inverted: a broken control)", static=True),
+]
+
+
+def scale_by_cautious(
+    direction: optax.GradientTransformation, mask: str = "agree"
+) -> optax.GradientTransformationExtraArgs:
+    """Mask a direction block's output (kept where it agrees in sign with the gradient; ``mask="disagree"``:
+    where it disagrees)."""
+    return _wrap(direction, MASK_SIGN[mask])
 
 
 def cautious(optimizer: optax.GradientTransformation) -> optax.GradientTransformationExtraArgs:
@@ -71,9 +87,10 @@ def cautious_adamw(
     b2: Beta2 = 0.999,
     eps: Eps = 1e-8,
     weight_decay: WeightDecay = 1e-4,
+    mask: Mask = "agree",
 ) -> optax.GradientTransformation:
     return optax.chain(
-        scale_by_cautious(optax.scale_by_adam(b1=b1, b2=b2, eps=eps)),
+        scale_by_cautious(optax.scale_by_adam(b1=b1, b2=b2, eps=eps), mask),
         optax.add_decayed_weights(weight_decay),
         optax.scale_by_learning_rate(learning_rate),
     )
@@ -89,9 +106,10 @@ def cautious_lion(
     b1: Annotated[float, Arg("β₁ (interpolation for the sign)", low=0.0, high=1.0)] = 0.9,
     b2: Annotated[float, Arg("β₂ (momentum decay)", low=0.0, high=1.0)] = 0.99,
     weight_decay: WeightDecay = 1e-3,
+    mask: Mask = "agree",
 ) -> optax.GradientTransformation:
     return optax.chain(
-        scale_by_cautious(optax.scale_by_lion(b1=b1, b2=b2)),
+        scale_by_cautious(optax.scale_by_lion(b1=b1, b2=b2), mask),
         optax.add_decayed_weights(weight_decay),
         optax.scale_by_learning_rate(learning_rate),
     )

@@ -6,7 +6,8 @@ on n points :math:`x_i\sim\mathcal N(0, I_d/d)`, :math:`y = Xw^\star+\sigma\vare
 (``sparsity`` k; data fixed by ``data_seed``). ``loss`` is the full objective F (its per-example
 terms :math:`\tfrac12(x_i^\top w-y_i)^2 + h(w)` average to F, so subgradient methods apply directly);
 with ``l1_in_loss = false`` it is g alone, for a proximal optimizer that handles h itself
-(``proximal_l1`` with ``l1`` = λ) — the ``suboptimality`` metric always measures F − F*;
+(``proximal_l1`` with ``l1`` = λ) — the ``suboptimality`` metric always measures F − F* (``l1_norm`` is
+:math:`\lVert w\rVert_1`, ``nonzeros`` the support size);
 ``smooth_loss`` is g alone and ``prox(w, step)`` is the soft-thresholding
 :math:`\mathrm{prox}_{\eta h}(w)_j = \mathrm{sign}(w_j)\max(|w_j|-\eta\lambda, 0)` for proximal gradient /
 ISTA / FISTA. ``smoothness`` is the Lipschitz constant of ∇g, :math:`\lambda_{\max}(X^\top X/n)`; when
@@ -107,6 +108,7 @@ class Lasso(FiniteLinear, Problem):
     def metrics(self, params: jax.Array) -> dict[str, jax.Array]:
         out = {"suboptimality": self.objective(params) - self.f_star}
         out["nonzeros"] = jnp.sum(params != 0).astype(jnp.result_type(float))
+        out["l1_norm"] = jnp.sum(jnp.abs(params))
         return out
 
     @property

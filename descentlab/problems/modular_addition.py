@@ -16,7 +16,14 @@ one-hot label, see :mod:`descentlab.problems._digits`) over the :math:`p` residu
 Initialization: embeddings :math:`\mathcal N(0, s^2)`, weight matrices :math:`\mathcal N(0, s^2/\text{fan-in})`,
 biases 0, :math:`s` = ``init_scale`` (a larger scale delays generalization, Liu et al. "Omnigrok").
 Weight decay, which drives grokking, belongs to the optimizer (``adamw``). Metrics: train and test loss
-and accuracy, and the parameter norm. Batches ``{"x": (b, 2) integer pairs, "y": (b,)}``;
+and accuracy, the parameter norm, and the embedding's Fourier concentration, a feature-learning order
+parameter (the generalizing solution represents each residue by a few Fourier modes, Nanda et al.): with
+:math:`\hat E_k=\sum_{a<p}e^{-2\pi i ka/p}E_a` the discrete Fourier transform of the residues' embeddings and
+:math:`P_k=\lVert\hat E_k\rVert^2+\lVert\hat E_{p-k}\rVert^2` the power of frequency
+:math:`1\le k\le\lfloor p/2\rfloor` (counted once for k = p/2), ``fourier_concentration`` is the share of the
+non-constant power :math:`\sum_kP_k` held by the ``fourier_top_k`` largest :math:`P_k` — near
+``fourier_top_k``/⌊p/2⌋ for a random embedding, near 1 once a few frequencies carry the representation.
+Batches ``{"x": (b, 2) integer pairs, "y": (b,)}``;
 ``predict(params, x)`` gives the p logits.
 
 References: Power, Burda, Edwards, Babuschkin, Misra, *Grokking: Generalization Beyond Overfitting on Small
@@ -56,6 +63,16 @@ def modular_split(p: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return pairs[train], labels[train], pairs[test], labels[test]
 
 
+def fourier_concentration(embed: jax.Array, top_k: int) -> jax.Array:
+    """Share of the non-constant power of ``embed`` (p, d) over the residue axis held by its ``top_k`` strongest
+    frequencies; frequency k and p − k count as one (power ‖Ê_k‖² + ‖Ê_{p−k}‖²), the constant k = 0 is left out."""
+    p = embed.shape[0]
+    power = jnp.sum(jnp.abs(jnp.fft.rfft(embed, axis=0)) ** 2, axis=1)[1:]
+    power = power * jnp.where(2 * jnp.arange(1, power.shape[0] + 1) == p, 1.0, 2.0)  # both of k, p − k
+    top = jax.lax.top_k(power, min(top_k, power.shape[0]))[0]
+    return jnp.sum(top) / jnp.sum(power)
+
+
 def _activation(name: str):
     return {"relu": jax.nn.relu, "tanh": jnp.tanh, "quadratic": jnp.square}[name]
 
@@ -89,6 +106,9 @@ class ModularAddition(Problem):
         0.3, "fraction of the p² pairs in the training set", low=0.0, high=1.0, low_open=True
     )
     split_seed: int = static(0, "seed of the train/test split", low=0)
+    fourier_top_k: int = static(
+        3, "frequencies counted by the fourier_concentration metric (top-k power share)", low=1, high=100_000
+    )
     init_scale: float = hyper(1.0, "embeddings ~ N(0, s²), weights ~ N(0, s²/fan_in)", low=0.0)
 
     arrays: ClassVar[tuple] = (
@@ -195,4 +215,5 @@ class ModularAddition(Problem):
             out[f"{part}_loss"] = jnp.mean(classification_loss(self.loss_type, logits, data["y"]))
             out[f"{part}_accuracy"] = accuracy(logits, data["y"])
         out["param_norm"] = jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(params)))
+        out["fourier_concentration"] = fourier_concentration(params["embed"][: self.modulus], self.fourier_top_k)
         return out

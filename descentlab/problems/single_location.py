@@ -15,8 +15,13 @@ Model: one softmax attention layer with a single query direction,
 with parameters ``{"k": (d,), "v": (d,)}``; the oracle direction is :math:`k\propto k^\star`, :math:`v = v^\star`.
 Metrics, exact functions of the parameters: the overlaps :math:`\langle k, k^\star\rangle`,
 :math:`\langle k,k^\star\rangle/\|k\|`, :math:`\langle v, v^\star\rangle`, :math:`\|v\|`, and on a fixed
-Monte-Carlo set of ``eval_size`` sequences (common random numbers, the same for every run) the risk
-``risk_mc`` and the mean attention weight on the signal token ``attention_on_signal``.
+Monte-Carlo set of ``mc_size`` sequences (common random numbers, the same for every run; default 1024) the risk
+``risk_mc`` and the mean attention weight on the signal token ``attention_on_signal``; with ``k_norm``
+:math:`\|k\|`, ``k_dot_v`` :math:`\langle k,v\rangle`, ``k_value`` :math:`\langle k,v^\star\rangle` and
+``v_signal`` :math:`\langle v,k^\star\rangle` the metrics hold the whole Gram matrix of :math:`(k,v,k^\star,v^\star)`,
+on which the population risk depends (:mod:`descentlab.theory.single_location`).
+``model = "linear"`` swaps the attention layer for the linear predictor :math:`f(X)=\sum_\ell\langle x_\ell,v\rangle`
+(k unused; the best linear predictor, :math:`v=v^\star/L`, has risk :math:`\tfrac12(1-1/L)+\tfrac12\sigma^2`).
 Batches ``{"x": (b, L, d), "y": (b,), "position": (b,)}``; ``predict(params, x)`` gives f(X).
 
 References: Marion, Berthier, Biau, Boyer, *Attention layers provably solve single-location regression*
@@ -37,6 +42,8 @@ import numpy as np
 
 from descentlab.problems.base import Problem, hyper, static
 from descentlab.problems.registry import register_problem
+
+MODELS = ("softmax", "linear")
 
 
 @functools.lru_cache(maxsize=16)
@@ -69,6 +76,12 @@ class SingleLocation(Problem):
     signal: float = hyper(3.0, "γ: shift of the signal token along k*", low=0.0)
     noise: float = hyper(0.0, "label noise σ", low=0.0)
     init_scale: float = hyper(0.1, "k0, v0 ~ N(0, s²/d)", low=0.0)
+    model: str = static(
+        "softmax",
+        "softmax: the attention layer; linear: f(X) = Σ_ℓ ⟨x_ℓ, v⟩ (k unused), the class of the best linear predictor",
+        choices=MODELS,
+    )
+    mc_size: int = static(1024, "sequences in the fixed Monte-Carlo set of risk_mc and attention_on_signal", low=1)
 
     @property
     def teacher(self) -> tuple[jax.Array, jax.Array]:
@@ -91,6 +104,8 @@ class SingleLocation(Problem):
 
     def predict(self, params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
         """f(X) for sequences ``x`` of shape (…, L, d) (batch key ``"x"``)."""
+        if self.model == "linear":
+            return jnp.sum(x @ params["v"], axis=-1)
         return jnp.sum(self.attention(params, x) * (x @ params["v"]), axis=-1)
 
     def example_loss(self, params: dict[str, jax.Array], example: dict) -> jax.Array:
@@ -114,7 +129,7 @@ class SingleLocation(Problem):
     def metrics(self, params: dict[str, jax.Array]) -> dict[str, jax.Array]:
         k_star, v_star = self.teacher
         k, v = params["k"], params["v"]
-        data = self.sample(jax.random.key(12345), self.eval_size)  # fixed draws: common random numbers
+        data = self.sample(jax.random.key(12345), self.mc_size)  # fixed draws: common random numbers
         weights = self.attention(params, data["x"])
         on_signal = jnp.take_along_axis(weights, data["position"][:, None], axis=-1)[:, 0]
         return {
@@ -124,4 +139,8 @@ class SingleLocation(Problem):
             "k_cosine": k @ k_star / jnp.maximum(jnp.linalg.norm(k), 1e-30),
             "v_overlap": v @ v_star,
             "v_norm": jnp.linalg.norm(v),
+            "k_norm": jnp.linalg.norm(k),
+            "k_dot_v": k @ v,
+            "k_value": k @ v_star,
+            "v_signal": v @ k_star,
         }

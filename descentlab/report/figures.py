@@ -740,6 +740,58 @@ def probe_panels(
         return fig
 
 
+def profile_curve(ratios: pd.Series, taus: np.ndarray) -> np.ndarray:
+    """ρ(τ): the fraction of the problems whose performance ratio is ≤ τ, at each τ (a NaN or inf ratio — the
+    target never reached — counts against the solver at every τ)."""
+    values = ratios.to_numpy(float)
+    finite = np.where(np.isfinite(values), values, np.inf)
+    return (finite[None, :] <= np.asarray(taus, float)[:, None]).mean(axis=1)
+
+
+def performance_profile(ratios: pd.DataFrame, title: str = "", tau_max: float | None = None):
+    """Dolan–Moré performance profile: one step curve per solver, ρ_s(τ) = the fraction of problems on which
+    solver s's performance ratio r_{p,s} = t_{p,s} / min_s' t_{p,s'} is ≤ τ, on a log₂ τ axis.
+
+    ``ratios``: one row per problem, one column per solver, values ≥ 1 (inf or NaN: the solver failed on that
+    problem). The curves are drawn up to ``tau_max`` (default: twice the largest finite ratio); a solver's
+    value at the right edge is the fraction of problems it solved at all. Solvers are listed in the legend
+    best first (by the area under ρ on the log τ axis).
+
+    Reference: Dolan, Moré. *Benchmarking optimization software with performance profiles*, Math. Program. 91
+    (2002).
+    """
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        values = ratios.to_numpy(float)
+        finite = values[np.isfinite(values)]
+        top = float(tau_max) if tau_max is not None else max(2.0, 2.0 * float(finite.max()) if finite.size else 2.0)
+        taus = np.unique(np.concatenate([[1.0, top], finite[(finite >= 1.0) & (finite <= top)]]))
+        grid = np.geomspace(1.0, top, 200)
+        area = {col: float(np.trapezoid(profile_curve(ratios[col], grid), np.log2(grid))) for col in ratios.columns}
+        order = sorted(ratios.columns, key=lambda col: (-area[col], str(col)))
+        styles = ["-", "--", ":", "-."]
+        for i, col in enumerate(order):
+            rho = profile_curve(ratios[col], taus)
+            ax.step(
+                taus,
+                rho,
+                where="post",
+                color=f"C{i % 10}",
+                linestyle=styles[(i // 10) % len(styles)],
+                linewidth=1.6,
+                label=f"{col} (solved {np.isfinite(ratios[col].to_numpy(float)).mean():.0%})",
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xlim(1.0, top)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("performance ratio τ (time to target / the best solver's)")
+        ax.set_ylabel(f"ρ(τ): fraction of the {len(ratios)} problems with r ≤ τ")
+        ax.set_title(title or "performance profile", fontsize=10)
+        ax.legend(fontsize=7, loc="lower right", ncol=1 + len(order) // 8)
+        fig.tight_layout()
+        return fig
+
+
 _SUPERSCRIPT = str.maketrans("-−0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _POWER = re.compile(r"(\d+)\^\{([^}]*)\}")
 

@@ -7,7 +7,7 @@ import optax
 import optim_quadratic as q
 
 from descentlab.optim import OPTIMIZERS
-from descentlab.optim.cautious import cautious
+from descentlab.optim.cautious import cautious, scale_by_cautious
 
 SIZES = (4, 2)  # leaves x and y: the mask's rescaling is per leaf
 
@@ -89,3 +89,26 @@ def test_update_is_zero_where_all_signs_disagree():
     opt = cautious(optax.sgd(-1.0))  # a step along +g increases the loss everywhere
     u, _ = opt.update(g, opt.init(g), g)
     np.testing.assert_allclose(u["w"], [0.0, 0.0])
+
+
+def test_inverted_mask_keeps_the_disagreeing_coordinates():
+    """mask="disagree" (a control's broken mechanism) keeps exactly the coordinates the paper's mask drops; the
+    default is the paper's mask, unchanged."""
+    u = jnp.array([1.0, -2.0, 3.0, -4.0])
+    g = jnp.array([1.0, 1.0, -1.0, -1.0])
+    param = OPTIMIZERS.get("cautious_adamw").params["mask"]
+    assert param.default == "agree" and param.choices == ("agree", "disagree")
+    direction = optax.GradientTransformation(
+        lambda params: optax.EmptyState(), lambda updates, state, params=None: (u, state)
+    )
+    for mask, expected in (("agree", [1.0, 0.0, 0.0, -4.0]), ("disagree", [0.0, -2.0, 3.0, 0.0])):
+        out, _ = scale_by_cautious(direction, mask).update(g, optax.EmptyState())
+        np.testing.assert_allclose(out, np.array(expected) * 4 / 3)  # two kept of four: rescaled by d / (2 + 1)
+
+
+def test_inverted_mask_cautious_optimizers_end_higher_than_the_paper_mask():
+    for name, lr in (("cautious_adamw", 0.05), ("cautious_lion", 0.01)):
+        with jax.enable_x64(True):
+            good = q.trajectory(OPTIMIZERS.get(name).build(lr, weight_decay=0.0), (), 30)
+            bad = q.trajectory(OPTIMIZERS.get(name).build(lr, weight_decay=0.0, mask="disagree"), (), 30)
+        assert q.np_value(bad[-1]) > q.np_value(good[-1]) + 1e-3, name

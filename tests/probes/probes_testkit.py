@@ -131,11 +131,13 @@ PROBE_TABLE = {  # probe -> (case, options): what each registered probe is exerc
     "metrics": ("least_squares", {}),
     "noise_scale": ("least_squares", {}),
     "ntk": ("ntk_mlp", {"n_probe": 8, "k": 3}),
+    "ntk_order": ("ntk_mlp", {"bins": 6, "far_bins": 2}),  # predict, real targets, inputs with distances
     "preconditioned_sharpness": ("least_squares", {"k": 2, "iterations": DIM}),  # Adam's second moment
     "sharpness": ("least_squares", {"k": 2, "iterations": DIM}),
     "spectral_energy": ("least_squares", {"bands": 3, "spacing": "linear"}),  # eigenvalues and an optimum
     "teacher_overlap": ("least_squares", {}),  # theta_star
     "temperature": ("least_squares", {"window": 3}),  # f*
+    "weight_entropy": ("least_squares", {"window": 2, "k": 1}),
     "weights": ("least_squares", {}),
 }
 
