@@ -50,3 +50,13 @@ def tree_difference(new: Any, old: Any) -> Any:
 
 def count_increment(count: jax.Array) -> jax.Array:
     return optax.safe_int32_increment(count)
+
+
+def simplex_projection(v: jax.Array) -> jax.Array:
+    """Euclidean projection onto the probability simplex {x ≥ 0, Σ x = 1} (sort-based; Duchi et al. 2008)."""
+    u = jnp.sort(v)[::-1]
+    cumulative = jnp.cumsum(u) - 1
+    k = jnp.arange(1, v.size + 1, dtype=v.dtype)
+    rho = jnp.sum(u - cumulative / k > 0)
+    theta = cumulative[rho - 1] / rho.astype(v.dtype)
+    return jnp.maximum(v - theta, 0)

@@ -11,6 +11,15 @@ ascent step in y. ``grad_fn`` (an extra argument) evaluates F at other points on
   :math:`z_{t+1} = z_t - \eta F(z_{t+1/2})`.
 * Optimistic GD is optax's ``optimistic_gradient_descent`` (registered in ``registry``).
 
+Both GDA variants take a ``geometry`` (default ``"euclidean"``, the plain steps above, unchanged):
+``"simplex"`` projects each player's new iterate onto the probability simplex (projected GDA: the
+*direct* policy parametrization of policy-gradient methods); ``"softmax_natural"`` divides each player's
+field by :math:`\mathrm{softmax}` of its parameters — for softmax logits θ with
+:math:`\nabla_\theta f = p\odot(g-\langle p,g\rangle)`, :math:`p=\mathrm{softmax}(\theta)`, this is
+:math:`g-\langle p, g\rangle\mathbf 1 = F(\theta)^{+}\nabla_\theta f` up to a multiple of
+:math:`\mathbf 1`, the natural policy gradient with the Fisher matrix :math:`F=\mathrm{diag}(p)-pp^\top`
+of the softmax policy (Kakade 2001; Agarwal et al. 1908.00261).
+
 On a minimisation problem (F = ∇f) extragradient is a two-gradient method and alternating GDA
 a two-block Gauss–Seidel gradient method.
 
@@ -22,14 +31,46 @@ Alternating Gradient Descent-Ascent for Minimax Optimization* (AISTATS 2022, arX
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from descentlab.optim._common import count_increment, learning_rate_at, require
+from descentlab.optim._common import count_increment, learning_rate_at, require, simplex_projection
 from descentlab.optim.registry import register_optimizer
+from descentlab.params import Arg
+
+GEOMETRIES = ("euclidean", "simplex", "softmax_natural")
+Geometry = Annotated[
+    str,
+    Arg(
+        "euclidean: plain steps; simplex: project each player onto the probability simplex (direct "
+        "parametrization); softmax_natural: natural policy gradient for softmax logits",
+        choices=GEOMETRIES,
+    ),
+]
+
+
+def _check_geometry(geometry: str) -> None:
+    if geometry not in GEOMETRIES:
+        raise ValueError(f"geometry: got {geometry!r}; allowed: {', '.join(GEOMETRIES)}")
+
+
+def _direction(field: jax.Array, z: jax.Array, geometry: str) -> jax.Array:
+    """The field a player steps along: preconditioned by the softmax Fisher's pseudo-inverse for
+    ``softmax_natural`` (its rows are the logits' last axis), else the field itself."""
+    if geometry == "softmax_natural":
+        return field / jax.nn.softmax(z, axis=-1)
+    return field
+
+
+def _step(z: jax.Array, field: jax.Array, eta: jax.Array, geometry: str) -> jax.Array:
+    """One player's move (new − old) under ``geometry``."""
+    new = z - eta * _direction(field, z, geometry)
+    if geometry == "simplex":
+        new = simplex_projection(new.reshape(-1)).reshape(z.shape)
+    return (new - z).astype(z.dtype)
 
 
 class CountState(NamedTuple):
@@ -42,8 +83,23 @@ class CountState(NamedTuple):
     reference="Arrow, Hurwicz, Uzawa. Studies in Linear and Non-linear Programming (1958)",
     source="optax",
 )
-def simultaneous_gda(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
-    return optax.sgd(learning_rate)
+def simultaneous_gda(
+    learning_rate: optax.ScalarOrSchedule, geometry: Geometry = "euclidean"
+) -> optax.GradientTransformation:
+    _check_geometry(geometry)
+    if geometry == "euclidean":
+        return optax.sgd(learning_rate)
+
+    def init_fn(params):
+        del params
+        return CountState(jnp.zeros([], jnp.int32))
+
+    def update_fn(updates, state, params=None):
+        eta = learning_rate_at(learning_rate, state.count)
+        moves = jax.tree.map(lambda f, z: _step(z, f, eta, geometry), updates, params)
+        return moves, CountState(count_increment(state.count))
+
+    return optax.GradientTransformation(init_fn, update_fn)
 
 
 @register_optimizer(
@@ -75,7 +131,11 @@ def extragradient(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransf
     reference="Zhang, Wang, Lessard, Grosse. Near-optimal Local Convergence of Alternating GDA (2102.09468)",
     extra_args=("grad_fn",),
 )
-def alternating_gda(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:
+def alternating_gda(
+    learning_rate: optax.ScalarOrSchedule, geometry: Geometry = "euclidean"
+) -> optax.GradientTransformationExtraArgs:
+    _check_geometry(geometry)
+
     def init_fn(params):
         del params
         return CountState(jnp.zeros([], jnp.int32))
@@ -89,10 +149,16 @@ def alternating_gda(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTran
                 f"got keys {sorted(params) if isinstance(params, dict) else type(params).__name__}"
             )
         eta = learning_rate_at(learning_rate, state.count)
-        dx = jax.tree.map(lambda f, z: (-eta * f).astype(z.dtype), updates["x"], params["x"])
+        if geometry == "euclidean":
+            dx = jax.tree.map(lambda f, z: (-eta * f).astype(z.dtype), updates["x"], params["x"])
+        else:
+            dx = jax.tree.map(lambda f, z: _step(z, f, eta, geometry), updates["x"], params["x"])
         x_new = jax.tree.map(jnp.add, params["x"], dx)
         field_y = grad_fn({"x": x_new, "y": params["y"]})["y"]
-        dy = jax.tree.map(lambda f, z: (-eta * f).astype(z.dtype), field_y, params["y"])
+        if geometry == "euclidean":
+            dy = jax.tree.map(lambda f, z: (-eta * f).astype(z.dtype), field_y, params["y"])
+        else:
+            dy = jax.tree.map(lambda f, z: _step(z, f, eta, geometry), field_y, params["y"])
         return {"x": dx, "y": dy}, CountState(count_increment(state.count))
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
