@@ -10,6 +10,12 @@ ascent step in y. ``grad_fn`` (an extra argument) evaluates F at other points on
 * **Extragradient** (Korpelevich): :math:`z_{t+1/2} = z_t - \eta F(z_t)`,
   :math:`z_{t+1} = z_t - \eta F(z_{t+1/2})`.
 * Optimistic GD is optax's ``optimistic_gradient_descent`` (registered in ``registry``).
+* **Two-timescale GDA / extragradient** (Chae, Kim, Kim 2305.16242): with
+  :math:`\Lambda_\tau = \mathrm{diag}(\tau^{-1} I_x, I_y)` (time-scale ratio τ: the max player y steps
+  with η, the min player x with η/τ), GDA is :math:`z_{t+1} = z_t - \eta\Lambda_\tau F(z_t)` and
+  extragradient :math:`z_{t+1/2} = z_t - \eta\Lambda_\tau F(z_t)`,
+  :math:`z_{t+1} = z_t - \eta\Lambda_\tau F(z_{t+1/2})`. τ is a float (a vmapped axis); τ = 1 is the
+  one-timescale method.
 
 Both GDA variants take a ``geometry`` (default ``"euclidean"``, the plain steps above, unchanged):
 ``"simplex"`` projects each player's new iterate onto the probability simplex (projected GDA: the
@@ -160,5 +166,69 @@ def alternating_gda(
         else:
             dy = jax.tree.map(lambda f, z: _step(z, f, eta, geometry), field_y, params["y"])
         return {"x": dx, "y": dy}, CountState(count_increment(state.count))
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+Ratio = Annotated[float, Arg("time-scale ratio τ: y steps with η, x with η/τ", low=0.0, low_open=True)]
+
+
+def _two_timescale(params: dict, what: str) -> None:
+    if not (isinstance(params, dict) and set(params) == {"x", "y"}):
+        raise ValueError(
+            f"{what} needs params {{'x': …, 'y': …}} (the two players); "
+            f"got keys {sorted(params) if isinstance(params, dict) else type(params).__name__}"
+        )
+
+
+def _scaled_step(field: dict, params: dict, eta: jax.Array, ratio: jax.Array) -> dict:
+    """−η Λ_τ F: the x block scaled by η/τ, the y block by η."""
+    return {
+        "x": jax.tree.map(lambda f, z: (-(eta / ratio) * f).astype(z.dtype), field["x"], params["x"]),
+        "y": jax.tree.map(lambda f, z: (-eta * f).astype(z.dtype), field["y"], params["y"]),
+    }
+
+
+@register_optimizer(
+    "two_timescale_gda",
+    summary="two-timescale GDA: x ← x − (η/τ) F_x(z), y ← y − η F_y(z) (simultaneous)",
+    reference="Heusel et al. GANs trained by a two time-scale update rule (1706.08500); Jin, Netrapalli, "
+    "Jordan (1902.00618)",
+)
+def two_timescale_gda(learning_rate: optax.ScalarOrSchedule, ratio: Ratio = 1.0) -> optax.GradientTransformation:
+    def init_fn(params):
+        del params
+        return CountState(jnp.zeros([], jnp.int32))
+
+    def update_fn(updates, state, params=None):
+        _two_timescale(updates, "two_timescale_gda")
+        eta = learning_rate_at(learning_rate, state.count)
+        return _scaled_step(updates, updates, eta, jnp.asarray(ratio)), CountState(count_increment(state.count))
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+@register_optimizer(
+    "two_timescale_extragradient",
+    summary="two-timescale extragradient: z ← z − ηΛ_τ F(z − ηΛ_τ F(z)), Λ_τ = diag(I/τ, I)",
+    reference="Chae, Kim, Kim. Two-timescale Extragradient for Finding Local Minimax Points (2305.16242)",
+    extra_args=("grad_fn",),
+)
+def two_timescale_extragradient(
+    learning_rate: optax.ScalarOrSchedule, ratio: Ratio = 1.0
+) -> optax.GradientTransformationExtraArgs:
+    def init_fn(params):
+        del params
+        return CountState(jnp.zeros([], jnp.int32))
+
+    def update_fn(updates, state, params=None, *, grad_fn=None, **extra):
+        del extra
+        grad_fn = require(grad_fn, "grad_fn", "two_timescale_extragradient")
+        _two_timescale(params, "two_timescale_extragradient")
+        eta = learning_rate_at(learning_rate, state.count)
+        tau = jnp.asarray(ratio)
+        half = jax.tree.map(jnp.add, params, _scaled_step(updates, params, eta, tau))
+        moves = _scaled_step(grad_fn(half), params, eta, tau)
+        return moves, CountState(count_increment(state.count))
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
