@@ -6,6 +6,17 @@ import copy
 
 import pytest
 
+SPREAD_PER_TEST = ("tests/studies/test_controls.py",)  # independent heavy tests without shared fixtures
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` (pyproject's addopts) keep each test module on one worker, so module-scoped
+    fixtures — a study's quick run — are computed once; the controls' module is spread test by test."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and not item.nodeid.startswith(SPREAD_PER_TEST):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
 
 def small_spec_dict(**changes) -> dict:
     base = {

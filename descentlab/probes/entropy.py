@@ -86,7 +86,7 @@ class WeightEntropy(Probe):
     reference="Sadrtdinov, Klimov, Lobacheva, Vetrov 2025 (2505.23489)",
 )
 def weight_entropy_probe(
-    window: Annotated[int, Arg("number of most recent checkpoints whose weights form the sample", low=3)] = 100,
+    window: Annotated[int, Arg("number of most recent checkpoints whose weights form the sample", low=2)] = 100,
     k: Annotated[int, Arg("nearest neighbours summed per point (fewer than window)", low=1)] = 5,
 ) -> Probe:
     return WeightEntropy(window, k)
