@@ -536,10 +536,11 @@ def verify(
 ) -> None:
     """Check every file and chunk checksum; exit 1 on damage left unrepaired (read-only without --repair)."""
     from descentlab.engine.repair import verify as verify_store
+    from descentlab.studies import computation_from_record
 
     store = _store(ctx)
     try:
-        found = verify_store(store, experiment, fix=repair)
+        found = verify_store(store, experiment, fix=repair, rebuild=computation_from_record)
     except KeyError as err:
         fail(str(err.args[0]))
     for item in found:

@@ -297,7 +297,7 @@ def _base_row(spec: Spec, the_plan: Plan, store: Store, experiment: str, executo
         "name": identity.name,
         "description": identity.description,
         "spec": _json(identity.record),
-        "created_at": previous["created_at"] if previous else _now(),
+        "created_at": previous["created_at"] if previous else utc_now(),
         "n_runs": the_plan.n_runs,
         "n_groups": len(the_plan.groups),
         "versions": _json(versions()),
@@ -388,7 +388,7 @@ def execute(
     except KeyboardInterrupt:
         store.write_experiment(
             experiment,
-            {**base_row, "status": "interrupted", "finished_at": _now(), **tally.timings(), "diverged": None},
+            {**base_row, "status": "interrupted", "finished_at": utc_now(), **tally.timings(), "diverged": None},
         )
         raise
     counts = store.status_counts(experiment)
@@ -398,7 +398,7 @@ def execute(
         {
             **base_row,
             "status": "complete" if stored == the_plan.n_runs else "partial",
-            "finished_at": _now(),
+            "finished_at": utc_now(),
             **tally.timings(),
             "diverged": counts.get(schema.DIVERGED, 0),
         },
@@ -426,7 +426,8 @@ def run_spec(
     return execute(Plan.from_spec(spec), store, executor=executor, force=force, progress=progress)
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """The current time in UTC, ISO 8601 to the second (the experiment rows' timestamps)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-SECTIONS = ("problem", "optimizer", "schedule", "sampler", "run")
-"""Spec sections whose values are stored as ``section_field`` columns."""
+SECTIONS = ("problem", "optimizer", "schedule", "sampler", "run", "computation")
+"""Spec sections whose values are stored as ``section_field`` columns (``computation``: the parameters of a
+study's own computation, :mod:`descentlab.engine.computation`)."""
 RESERVED = ("experiment", "run", "name", "group", "seed", "status", "divergence_step")
 """Columns of ``runs`` the engine writes for every run: its identity, its seed, its fate."""
 OK, DIVERGED = "ok", "diverged"

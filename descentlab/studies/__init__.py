@@ -1,6 +1,7 @@
 """The study catalog: each module reproduces one published result (see :mod:`.base`)."""
 
 from descentlab.discovery import import_submodules
+from descentlab.engine.computation import Computation, Measurement
 from descentlab.studies.base import (
     STUDIES,
     Analysis,
@@ -9,6 +10,7 @@ from descentlab.studies.base import (
     Study,
     StudyOptions,
     check_options,
+    computation_from_record,
     control_of,
     register_study,
     run_study,
@@ -20,10 +22,13 @@ __all__ = [
     "STUDIES",
     "Analysis",
     "Check",
+    "Computation",
     "Control",
+    "Measurement",
     "Study",
     "StudyOptions",
     "check_options",
+    "computation_from_record",
     "control_of",
     "register_study",
     "run_study",

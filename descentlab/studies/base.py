@@ -4,7 +4,9 @@ A study is one file in ``descentlab/studies/`` registering a :class:`Study` subc
 the public API: it builds :class:`~descentlab.engine.spec.Spec`s, the engine runs and stores them,
 and ``analyze`` reads the results back from the store, computes the theory and the verdict, and
 draws the figures the paper would show. :func:`run_study` ties it together and writes the
-verdict into the store and the report.
+verdict into the store and the report. A measurement that is not an optimizer run on a problem (a Markov
+chain evaluated two ways, a certificate) is a :class:`~descentlab.engine.computation.Computation` the study
+returns from :meth:`Study.computations`: stored as an experiment of its own kind, read back like the others.
 
 A verdict that also passes when the claim is false is worse than none, so every study declares its
 **must-fail controls** (:class:`Control`): the claim made false on purpose — by spec overrides (a
@@ -30,6 +32,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from descentlab.analysis.verdicts import verdict_rows
+from descentlab.engine.computation import Computation, run_computation
 from descentlab.engine.runner import ProgressFn
 from descentlab.engine.spec import Spec
 from descentlab.experiment import Experiment, Result
@@ -154,7 +157,14 @@ class Study:
     """The must-fail controls: at least two, at least one with ``mechanism=True``."""
 
     def specs(self, options: StudyOptions) -> list[Spec]:
-        raise NotImplementedError
+        """The engine experiments the study runs (optimizers on problems); the first one's id is the study's."""
+        return []
+
+    def computations(self, options: StudyOptions) -> list[Computation]:
+        """Measurements the study makes itself (not an optimizer run on a problem), each stored as an experiment
+        of kind ``computation`` (:mod:`descentlab.engine.computation`); their results follow the specs' in
+        ``analyze``'s ``results``. ``study`` and ``options`` are filled in by :func:`run_study`."""
+        return []
 
     def followup(self, results: list[Result], options: StudyOptions) -> list[Spec]:
         """More specs to run after seeing ``results`` (adaptive studies: zooms, refinements); [] to stop."""
@@ -217,6 +227,51 @@ def conform(study: type[Study], verdicts: list[Verdict]) -> None:
         )
 
 
+def options_record(options: StudyOptions) -> dict[str, Any]:
+    """``options`` as JSON-able data (a computation's record keeps them, to be computed again on repair)."""
+    return {"quick": options.quick, "scale": options.scale, "control": options.control, "extra": dict(options.extra)}
+
+
+def study_computations(name: str, options: StudyOptions) -> list[Computation]:
+    """Study ``name``'s computations for checked ``options``, tagged with the study and the options."""
+    found = STUDIES.get(name, "study")().computations(options)
+    return [dataclasses.replace(c, study=name, options=options_record(options)) for c in found]
+
+
+def computation_from_record(record: dict[str, Any]) -> Computation:
+    """The computation a stored record (``spec.json`` of a computation) describes, rebuilt from its study and
+    options; raises ValueError when the study no longer makes it."""
+    study, stored = record.get("study", ""), record.get("options") or {}
+    if study not in STUDIES:
+        raise ValueError(f"computed by study {study!r}, which is not registered")
+    try:
+        options = check_options(
+            study,
+            StudyOptions(
+                quick=bool(stored.get("quick", False)),
+                scale=str(stored.get("scale", "default")),
+                extra=tuple((stored.get("extra") or {}).items()),
+                control=stored.get("control"),
+            ),
+        )
+    except SpecError as err:
+        raise ValueError(f"its study options no longer check ({err})") from err
+    for computation in study_computations(study, options):
+        if computation.identity() == {k: record.get(k) for k in computation.identity()}:
+            return computation
+    raise ValueError(f"study {study!r} no longer makes computation {record.get('name')!r} with these parameters")
+
+
+def primary_experiment(name: str, options: StudyOptions) -> str:
+    """The experiment study ``name`` stores its verdicts under: its first spec's (with the overrides), else its
+    first computation's."""
+    specs = STUDIES.get(name, "study")().specs(options)
+    if specs:
+        experiment = Experiment(specs[0])
+        return (experiment.with_overrides(list(options.overrides)) if options.overrides else experiment).hash
+    return study_computations(name, options)[0].hash
+
+
 def control_experiments(name: str, options: StudyOptions) -> dict[str, str]:
     """The experiment each control of study ``name`` stores its verdicts under, at the size and scale of
     ``options`` (a control whose options clash with the ones given is left out)."""
@@ -228,8 +283,7 @@ def control_experiments(name: str, options: StudyOptions) -> dict[str, str]:
             mine = check_options(name, dataclasses.replace(user, control=control.name))
         except SpecError:
             continue
-        experiment = Experiment(study.specs(mine)[0])
-        out[control.name] = (experiment.with_overrides(list(mine.overrides)) if mine.overrides else experiment).hash
+        out[control.name] = primary_experiment(name, mine)
     return out
 
 
@@ -265,6 +319,13 @@ def run_study(
     study = STUDIES.get(name, "study")()
     results: list[Result] = []
     specs = study.specs(options)
+    computations = study_computations(name, options)
+    if options.overrides and not specs:
+        raise SpecError(
+            "--set", " ".join(options.overrides), f"study '{name}' runs no spec to override; use its --option keys"
+        )
+    if not specs and not computations:
+        raise TypeError(f"study {name!r} has neither specs nor computations for these options")
     while specs:
         for spec in specs:
             experiment = Experiment(spec)
@@ -274,6 +335,10 @@ def run_study(
                 started(experiment.hash)
             results.append(experiment.run(store, force=force, executor=executor, progress=progress))
         specs = study.followup(results, options)
+    for computation in computations:
+        if started is not None:
+            started(computation.hash)
+        results.append(Result(store, computation.hash, run_computation(computation, store, force=force)))
     primary = results[0]
     control = options.control or ""
     folder = store.report_dir(primary.experiment, control)
