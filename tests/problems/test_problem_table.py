@@ -161,8 +161,13 @@ def random_params(problem: Problem, key: jax.Array):
 
 def reference_field(problem: Problem, params, batch):
     """What ``grad`` must return (the Problem contract): (loss, ∇loss); for a min–max game (:class:`Game`) the
-    descent–ascent field (∇ₓf, −∇ᵧf)."""
+    descent–ascent field (∇ₓf, −∇ᵧf); for a general-sum game (a ``costs`` method) the pseudo-gradient
+    (∇ₓf₁, ∇ᵧf₂) plus the gradient of the loss's noise term."""
     value, grads = jax.value_and_grad(problem.loss)(params, batch)
+    if callable(getattr(problem, "costs", None)):  # a general-sum game: each player's gradient of its own cost
+        noise = jax.grad(lambda p: problem.loss(p, batch) - problem.value(p))(params)
+        own = [jax.grad(lambda p, i=i: problem.costs(p)[i])(params) for i in (0, 1)]
+        return value, {"x": own[0]["x"] + noise["x"], "y": own[1]["y"] + noise["y"]}
     if isinstance(problem, Game):
         grads = {**grads, "y": -grads["y"]}
     return value, grads
