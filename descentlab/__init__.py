@@ -18,6 +18,18 @@ from descentlab import host_devices
 host_devices.configure()  # one JAX device per core on a CPU, before anything initializes JAX's backends
 
 if TYPE_CHECKING:
+    from descentlab.engine.components import (
+        Optimizer,
+        Probe,
+        Problem,
+        Run,
+        Sampler,
+        Schedule,
+        Theory,
+        grid,
+        linspace,
+        logspace,
+    )
     from descentlab.engine.load import load_spec, spec_from_dict
     from descentlab.engine.spec import Spec
     from descentlab.experiment import Experiment, Result
@@ -34,9 +46,31 @@ _HOME = {
     "Store": "descentlab.store",
     "load_spec": "descentlab.engine.load",
     "spec_from_dict": "descentlab.engine.load",
+    **dict.fromkeys(
+        ("Optimizer", "Probe", "Problem", "Run", "Sampler", "Schedule", "Theory", "grid", "linspace", "logspace"),
+        "descentlab.engine.components",
+    ),
 }
 
-__all__ = ["Experiment", "Result", "Spec", "SpecError", "Store", "load_spec", "spec_from_dict"]
+__all__ = [
+    "Experiment",
+    "Optimizer",
+    "Probe",
+    "Problem",
+    "Result",
+    "Run",
+    "Sampler",
+    "Schedule",
+    "Spec",
+    "SpecError",
+    "Store",
+    "Theory",
+    "grid",
+    "linspace",
+    "load_spec",
+    "logspace",
+    "spec_from_dict",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,11 @@
 Bad input (a malformed spec, an unknown name, an unknown experiment, an option of the wrong type) is one
 line on stderr and exit status 2, never a traceback. The consoles never read Rich markup: names and values
 the user wrote (``"[/x]"``) are printed as they are; style with :class:`rich.text.Text`.
+
+Output to no terminal (a pipe, a log, CI) is ``COLUMNS`` wide, else :data:`PIPE_WIDTH` (not Rich's 80), and tables
+of data (the runs summary, query results) keep one line per row at any width. Progress shows runs done / total,
+diverged, elapsed and the ETA per experiment: a Rich bar on a terminal, plain lines every
+:data:`PIPE_PROGRESS_SECONDS` elsewhere.
 """
 
 from __future__ import annotations
@@ -11,23 +16,62 @@ import contextlib
 import dataclasses
 import importlib
 import json
+import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 import typer.core
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.console import Console, ConsoleDimensions
+from rich.measure import Measurement
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from descentlab.params import SpecError
 
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
+PIPE_WIDTH = 200
+"""Columns of the output when it goes to no terminal (a pipe, a file, CI) and ``COLUMNS`` is unset; Rich's 80
+would wrap the summary table's rows."""
+PIPE_PROGRESS_SECONDS = 10.0
+"""Seconds between the progress lines written when stderr is no terminal (the first and last always are)."""
+
+
+class _Console(Console):
+    """A Rich console that is as wide as its terminal, or — writing to no terminal — ``COLUMNS`` wide when that is
+    set, else :data:`PIPE_WIDTH` (Rich alone falls back to 80 columns)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self.is_terminal or self.is_jupyter or self._width is not None:
+            return size
+        columns = self._environ.get("COLUMNS", "")
+        return ConsoleDimensions(int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
+
+
+console = _Console(markup=False)
+err_console = _Console(stderr=True, markup=False)
+
+
+def _print_table(table: Table) -> None:
+    """Print a table of data (runs, query results) on stdout; to no terminal at its natural width, however wide,
+    so that each row stays one line (a log, ``grep``, ``cut``)."""
+    width = None
+    if not console.is_terminal:
+        natural = Measurement.get(console, console.options.update_width(1 << 20), table).maximum
+        width = max(console.width, natural)
+    console.print(table, width=width)
+
+
 _CLICK_ERRORS = importlib.import_module(typer.BadParameter.__module__)
 """Click's exceptions module as Typer uses it (its own copy of Click, or Click itself)."""
 MAX_PREDICT_STEPS = 100_000_000
@@ -102,29 +146,108 @@ def _store(ctx: typer.Context):
     return Store((ctx.find_object(CliState) or CliState()).store)
 
 
-class _Progress:
-    """A Rich progress bar over runs, with ETA and live finished / diverged counts."""
+def _duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h07m``: a duration as a progress line shows it."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
-    def __init__(self, label: str):
+
+class _Progress:
+    """Runs done / total, diverged so far, time elapsed and the ETA, for each experiment a command runs.
+
+    On a terminal: a Rich bar per experiment. To no terminal (a pipe, a log, CI): one plain line per update —
+    ``label: 12/64 runs (19%) · 0 diverged · 8s elapsed · ETA 34s`` — the first and the last of each experiment
+    and, between them, at most one every ``every`` seconds. The ETA extrapolates this invocation's pace over the
+    experiment's runs not yet stored (runs stored before, by a resumed invocation, take no time): it shows once a
+    chunk is done.
+
+    Args:
+        label: what runs (the study or spec file).
+        stream: where it writes (default: the stderr console).
+        every: seconds between plain lines (default :data:`PIPE_PROGRESS_SECONDS`).
+        clock: the time source (seconds; tests pass their own).
+    """
+
+    def __init__(
+        self,
+        label: str,
+        stream: Console | None = None,
+        every: float = PIPE_PROGRESS_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.label = label
+        self.stream = stream or err_console
+        self.every = every
+        self.clock = clock
         self.bar: Progress | None = None
         self.task = None
+        self.experiments = 0
+        self.next_experiment: str | None = None
+        self.started: tuple[float, int] | None = None  # (time, runs done) at this experiment's first update
+        self.last_line = -math.inf
+
+    def begin(self, experiment: str) -> None:
+        """Say that a new experiment starts: its updates get a bar (or lines) of their own, numbered."""
+        self.next_experiment = experiment
+        self.started = None
+
+    def label_now(self) -> str:
+        """The label of the experiment being run: the command's, with its number and id once there are several."""
+        if self.next_experiment is None:
+            return self.label
+        return f"{self.label} · experiment {self.experiments} ({self.next_experiment[:8]})"
+
+    def eta(self, done: int, total: int) -> float | None:
+        """Seconds left at this experiment's pace so far; None before any run was computed."""
+        if self.started is None:
+            return None
+        since, first = self.started
+        computed = done - first
+        if computed <= 0:
+            return None
+        return (total - done) * (self.clock() - since) / computed
 
     def __call__(self, done: int, total: int, diverged: int) -> None:
+        now = self.clock()
+        first = self.started is None
+        if first:
+            self.started = (now, done)
+            self.experiments += 1
+        eta = self.eta(done, total)
+        eta_text = "ETA —" if eta is None else f"ETA {_duration(eta)}"
+        if self.stream.is_terminal:
+            self._bar(first, done, total, diverged, eta_text)
+            return
+        if not (first or done >= total or now - self.last_line >= self.every):
+            return
+        self.last_line = now
+        share = f" ({100 * done // total}%)" if total else ""
+        line = (
+            f"{self.label_now()}: {done}/{total} runs{share} · {diverged} diverged · "
+            f"{_duration(now - self.started[0])} elapsed · {'done' if done >= total else eta_text}"
+        )
+        self.stream.print(line, highlight=False, soft_wrap=True)
+
+    def _bar(self, first: bool, done: int, total: int, diverged: int, eta_text: str) -> None:
         if self.bar is None:
             self.bar = Progress(
                 TextColumn("{task.description}", style="bold", markup=False),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("runs · {task.fields[diverged]} diverged"),
+                TextColumn("runs · {task.fields[diverged]} diverged", markup=False),
                 TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=err_console,
+                TextColumn("{task.fields[eta]}", markup=False),
+                console=self.stream,
                 transient=False,
             )
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total, diverged=0)
-        self.bar.update(self.task, completed=done, total=total, diverged=diverged)
+        if first:
+            self.task = self.bar.add_task(self.label_now(), total=total, completed=done, diverged=0, eta="")
+        self.bar.update(self.task, completed=done, total=total, diverged=diverged, eta=eta_text)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -271,6 +394,11 @@ def run(
     """
     experiments: list[str] = []  # the experiments this command runs: their stored runs are counted on Ctrl-C
     progress = _Progress(target)
+
+    def started(experiment: str) -> None:
+        experiments.append(experiment)
+        progress.begin(experiment)
+
     start = time.perf_counter()
     try:
         from descentlab.studies import STUDIES, StudyOptions, check_options, run_study
@@ -293,11 +421,11 @@ def run(
                 executor=runner,
                 progress=progress,
                 report=report,
-                started=experiments.append,
+                started=started,
             )
             progress.close()
             for result in outcome.results:
-                console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
+                _print_table(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
             if len(outcome.analysis.summary):
                 console.print(outcome.analysis.summary.to_string(index=False), highlight=False)
             if report:
@@ -347,7 +475,7 @@ def _run_spec_file(
     experiments.append(experiment.hash)
     result = experiment.run(_store(ctx), force=force, executor=runner, progress=progress)
     progress.close()
-    console.print(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
+    _print_table(_summary_table(result.runs, f"{result.info['name']} ({result.experiment})"))
     s = result.summary
     console.print(
         f"stored {s.computed} runs ({s.skipped} already stored), {s.diverged} diverged · "
@@ -486,13 +614,14 @@ def show(
         "compile_seconds",
         "run_seconds",
         "store_seconds",
+        "invocations",
         "git_commit",
     ):
         table.add_row(key, str(info.get(key)))
     console.print(table)
     runs = store.read(experiment, "runs")
     if len(runs):
-        console.print(_summary_table(runs, "runs"))
+        _print_table(_summary_table(runs, "runs"))
     for _, verdict in store.verdicts(experiment).iterrows():
         console.print(verdict["line"], highlight=False)
 
@@ -525,7 +654,7 @@ def query(
             table.add_column(Text(str(col)))
         for _, row in frame.iterrows():
             table.add_row(*[Text(f"{v:.6g}" if isinstance(v, float) else str(v)) for v in row])
-        console.print(table)
+        _print_table(table)
 
 
 @app.command()
@@ -577,12 +706,15 @@ def compare(
     b: Annotated[str, typer.Argument(help="second experiment (hash, prefix or name)")],
     metric: Annotated[str | None, typer.Option(help="metric to compare (default: one both stored)")] = None,
     out: Annotated[Path | None, typer.Option(help="output file (.png/.svg/.pdf) or folder")] = None,
+    x: Annotated[
+        str, typer.Option("--x", help="step | wall_clock (step × the seconds per step of the runs' vmapped chunk)")
+    ] = "step",
 ) -> None:
-    """Put two experiments' seed-mean curves in one figure."""
+    """Put two experiments' seed-mean curves in one figure, against steps or wall-clock seconds."""
     from descentlab.report.compare import write_compare
 
     try:
-        paths = write_compare(_store(ctx), a, b, metric=metric, out=out)
+        paths = write_compare(_store(ctx), a, b, metric=metric, out=out, x=x)
     except KeyError as err:
         fail(str(err.args[0]))
     except SpecError as err:
@@ -679,7 +811,7 @@ def sweep(
         table.add_column(col, justify="right")
     for best in result.best:
         table.add_row(*[f"{v:.6g}" if isinstance(v, float) else str(v) for v in best.values()])
-    console.print(table)
+    _print_table(table)
     console.print(
         f"evaluated {len(result.candidates)} candidates in {len(result.experiments)} experiment(s) · "
         f"{time.perf_counter() - start:.1f} s",

@@ -190,6 +190,8 @@ def _columns(spec: Spec, the_plan: Plan, result: ChunkResult, experiment: str) -
         "divergence_step": pa.array(np.where(diverged, steps, 0), pa.int64(), mask=~diverged),
     }
     assert tuple(columns) == schema.RESERVED
+    columns[schema.SECONDS_PER_STEP] = np.full(n, result.run_seconds / spec.run.steps, np.float64)
+    assert tuple(columns) == (*schema.RESERVED, *schema.TIMING)
     for section in SECTIONS:
         for field, value in group.config[section].items():
             path = f"{section}.{field}"
@@ -258,6 +260,8 @@ class RunSummary:
 
 
 ProgressFn = Callable[[int, int, int], None]  # (runs done, runs total, diverged so far)
+TIMING_FIELDS = ("compile_seconds", "run_seconds", "store_seconds")
+"""The experiment row's seconds, summed over the invocations that stored runs of it (its ``invocations``)."""
 
 
 @dataclasses.dataclass
@@ -270,12 +274,24 @@ class _Tally:
     run_seconds: float = 0.0
     store_seconds: float = 0.0
 
-    def timings(self) -> dict[str, float]:
-        return {
-            "compile_seconds": self.compile_seconds,
-            "run_seconds": self.run_seconds,
-            "store_seconds": self.store_seconds,
-        }
+    def timings(self, earlier: dict[str, float] | None = None) -> dict[str, float]:
+        """The experiment row's timing fields: this invocation's seconds added to ``earlier`` ones (see
+        :func:`_earlier_timings`), and ``invocations``, how many invocations' seconds the sums hold."""
+        earlier = earlier or {}
+        counted = earlier.get("invocations", 0) + (1 if self.computed else 0)
+        return {key: earlier.get(key, 0.0) + getattr(self, key) for key in TIMING_FIELDS} | {"invocations": counted}
+
+
+def _earlier_timings(previous: dict[str, Any] | None) -> dict[str, float]:
+    """The seconds the experiment's earlier invocations recorded in its row (none after ``force``).
+
+    A row written before ``invocations`` existed counts as one invocation when it holds times; an invocation
+    killed outright (SIGKILL, power loss, not Ctrl-C) recorded none, so its own seconds are missing from the sums."""
+    if previous is None:
+        return {}
+    times = {key: float(previous[key]) for key in TIMING_FIELDS if previous.get(key) is not None}
+    counted = previous.get("invocations")
+    return times | {"invocations": int(counted) if counted is not None else int(any(times.values()))}
 
 
 def _resume_point(store: Store, experiment: str, force: bool) -> set[int]:
@@ -348,8 +364,12 @@ def execute(
 
     The experiment row says ``running`` (with this process's pid and host) once the chunk sizes have passed the
     memory check, ``complete`` or ``partial`` at the end, and ``interrupted`` after a KeyboardInterrupt (which
-    is raised again). Theory and verdicts are not the engine's: :func:`descentlab.analysis.check_theory` judges
-    the stored runs afterwards.
+    is raised again). Its ``compile_seconds``, ``run_seconds`` and ``store_seconds`` are summed over the invocations
+    that stored runs of it — a resumed experiment keeps its earlier invocations' seconds, and ``invocations`` says
+    how many are summed (``force`` starts again from none); the returned :class:`RunSummary` holds this
+    invocation's alone. Every run's row records its chunk's seconds per step (:data:`schema.SECONDS_PER_STEP`).
+    Theory and verdicts are not the engine's: :func:`descentlab.analysis.check_theory` judges the stored runs
+    afterwards.
 
     Args:
         the_plan: from :meth:`Plan.from_spec` (validated; its programs are reused).
@@ -365,22 +385,16 @@ def execute(
     executor = executor or LocalExecutor()
     sizes = chunk_sizes(spec, the_plan, ProgramCache(spec, the_plan))
     experiment = the_plan.stored_as.experiment
+    previous = store.experiment_row(experiment) if experiment in store.experiments() and not force else None
     done = _resume_point(store, experiment, force)
     base_row = _base_row(spec, the_plan, store, experiment, executor)
+    earlier = _earlier_timings(previous)
+    tally = _Tally()
     store.write_experiment(
         experiment,
-        {
-            **base_row,
-            "status": "running",
-            "finished_at": None,
-            "compile_seconds": None,
-            "run_seconds": None,
-            "store_seconds": None,
-            "diverged": None,
-        },
+        {**base_row, "status": "running", "finished_at": None, **tally.timings(earlier), "diverged": None},
         the_plan.stored_as.record,
     )
-    tally = _Tally()
     try:
         _compute(
             spec, the_plan, store, experiment, executor, chunk_tasks(the_plan, done, sizes), len(done), tally, progress
@@ -388,7 +402,7 @@ def execute(
     except KeyboardInterrupt:
         store.write_experiment(
             experiment,
-            {**base_row, "status": "interrupted", "finished_at": utc_now(), **tally.timings(), "diverged": None},
+            {**base_row, "status": "interrupted", "finished_at": utc_now(), **tally.timings(earlier), "diverged": None},
         )
         raise
     counts = store.status_counts(experiment)
@@ -399,7 +413,7 @@ def execute(
             **base_row,
             "status": "complete" if stored == the_plan.n_runs else "partial",
             "finished_at": utc_now(),
-            **tally.timings(),
+            **tally.timings(earlier),
             "diverged": counts.get(schema.DIVERGED, 0),
         },
     )

@@ -52,6 +52,22 @@ def group_bands(
     return [(key_of[code], band) for code, band in table.groupby("group", sort=True)]
 
 
+def seconds_by_key(runs: pd.DataFrame, keys: list[str]) -> dict[tuple, float]:
+    """Each group's mean seconds per step (:func:`descentlab.report.figures.group_seconds_per_step`), by its key.
+
+    Args:
+        runs: one experiment's ``runs``, with ``seconds_per_step``.
+        keys: the columns its groups are formed by.
+
+    Returns:
+        {key tuple: seconds per step} for the groups with a non-diverged run.
+    """
+    codes = F.group_codes(runs, keys)
+    unique, first = np.unique(codes, return_index=True)
+    key_of = dict(zip(unique, runs.iloc[first][keys].itertuples(index=False, name=None), strict=True))
+    return {key_of[code]: float(seconds) for code, seconds in F.group_seconds_per_step(runs, keys).items()}
+
+
 def compare_figure(
     store: Store,
     experiment_a: str,
@@ -59,14 +75,19 @@ def compare_figure(
     metric: str | None = None,
     logx: bool = True,
     logy: bool | None = None,
+    x: str = "step",
 ):
     """A matplotlib Figure with both experiments' seed-mean curves of ``metric``.
 
     ``experiment_a`` / ``experiment_b``: a hash, a hash prefix or an experiment name (see
     :meth:`Store.resolve`; raises KeyError when unknown). ``metric``: default — the first metric
     both recorded, loss-like ones first; one that either lacks raises :class:`SpecError`.
-    ``logy``: default — log when every value is positive.
+    ``logy``: default — log when every value is positive. ``x="wall_clock"``: against wall-clock seconds,
+    ``step ×`` each group's mean seconds per step (its vmapped chunk's time, see
+    :func:`descentlab.report.figures.learning_curves`) — comparing optimizers by time.
     """
+    if x not in F.X_AXES:
+        raise SpecError("--x", x, "allowed: " + ", ".join(map(repr, F.X_AXES)))
     refs = [store.resolve(experiment_a), store.resolve(experiment_b)]
     data = [(store.read(e, "runs"), store.read(e, "curves"), store.experiment_row(e)) for e in refs]
     if metric is None:
@@ -95,13 +116,19 @@ def compare_figure(
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         for (runs, curves, info), style, ref in zip(data, STYLES, refs, strict=True):
             n_div = int((runs["status"] != "ok").sum())
+            if x == "wall_clock":
+                try:
+                    seconds = seconds_by_key(runs, keys)
+                except ValueError as err:
+                    raise SpecError("--x", x, f"{info['name']} ({ref}): {err}") from None
             for key, band in group_bands(runs, curves, keys, metric):
                 if logx:
                     band = band[band["step"] > 0]
                 if band.empty:
                     continue
+                along = band["step"] * seconds[key] if x == "wall_clock" else band["step"]
                 ax.plot(
-                    band["step"],
+                    along,
                     band["mean"],
                     color=colors[key],
                     linestyle=style,
@@ -109,7 +136,7 @@ def compare_figure(
                     gid=f"{ref}:{labels[key]}",
                 )
                 if band["n"].max() > 1:
-                    ax.fill_between(band["step"], band["lo"], band["hi"], color=colors[key], alpha=0.15, linewidth=0)
+                    ax.fill_between(along, band["lo"], band["hi"], color=colors[key], alpha=0.15, linewidth=0)
             suffix = f" · {n_div} diverged" if n_div else ""
             ax.plot([], [], color="0.25", linestyle=style, label=f"{info['name']} ({ref[:8]}){suffix}")
         if len(ordered) <= F.MAX_LEGEND - 2 and keys:
@@ -119,7 +146,7 @@ def compare_figure(
             ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
-        ax.set_xlabel("step")
+        ax.set_xlabel(F.WALL_CLOCK_LABEL if x == "wall_clock" else "step")
         ax.set_ylabel(metric.replace("_", " "))
         ax.set_title(
             f"{data[0][2]['name']} vs {data[1][2]['name']}: {metric.replace('_', ' ')} (seed mean, 10–90 % band)",
@@ -137,10 +164,12 @@ def write_compare(
     metric: str | None = None,
     out: str | Path | None = None,
     formats: tuple[str, ...] = ("png", "svg", "pdf"),
+    x: str = "step",
 ) -> dict[str, Any]:
-    """Save :func:`compare_figure` as ``<out>.<fmt>`` (default ``<store>/compare/<a>_vs_<b>``); {fmt: path}."""
+    """Save :func:`compare_figure` (against ``x``: step or wall_clock) as ``<out>.<fmt>`` (default
+    ``<store>/compare/<a>_vs_<b>``); {fmt: path}."""
     a, b = store.resolve(experiment_a), store.resolve(experiment_b)
-    fig = compare_figure(store, a, b, metric)
+    fig = compare_figure(store, a, b, metric, x=x)
     target = Path(out) if out is not None else store.root / "compare" / f"{a[:8]}_vs_{b[:8]}"
     if target.suffix.lower() in (".png", ".svg", ".pdf"):
         formats, target = (target.suffix[1:].lower(),), target.with_suffix("")

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from descentlab.store.schema import DIVERGED, OK, swept_axes
+from descentlab.store.schema import DIVERGED, OK, SECONDS_PER_STEP, swept_axes
 
 BAND = (0.1, 0.9)
 BAND_COLUMNS = ["group", "metric", "step", "mean", "lo", "hi", "n", "min", "max"]
@@ -51,6 +51,10 @@ STYLE = {
     "text.parse_math": False,  # names and values a user wrote are text, never mathtext ("$\\frac{$" would crash)
 }
 THEORY_STYLE = {"linestyle": "--", "linewidth": 1.6, "color": "black"}
+X_AXES = ("step", "wall_clock")
+"""What a learning-curve figure puts on its x axis: the step, or the wall-clock seconds ``step × seconds_per_step``."""
+WALL_CLOCK_LABEL = "wall-clock s (step × its vmapped chunk's s per step)"
+"""The x label of a wall-clock figure: the runs of a chunk share its time per step (:data:`SECONDS_PER_STEP`)."""
 
 
 def axis_label(column: str) -> str:
@@ -310,8 +314,10 @@ def _draw_groups(
     labelled: bool,
     theory: pd.DataFrame | None = None,
     facet_value=None,
+    seconds_per_step: pd.Series | None = None,
 ) -> None:
-    """Seed mean + band of ``metric`` for every group of ``panel`` (rows of ``bands.groups``), and its theory."""
+    """Seed mean + band of ``metric`` for every group of ``panel`` (rows of ``bands.groups``), and its theory;
+    against ``step × seconds_per_step[group]`` when ``seconds_per_step`` (by group code) is given."""
     keys = layout.keys
     facet = {layout.facet: facet_value} if layout.facet is not None else {}
     rows = zip(panel.index, panel[keys].itertuples(index=False, name=None), panel["_runs"], panel["_ok"], strict=True)
@@ -320,20 +326,22 @@ def _draw_groups(
         if n_runs > n_ok:
             label += f" ({n_runs - n_ok}/{n_runs} diverged)"
         color = colors.get(key[0], "C0") if layout.color_col else "C0"
+        scale = 1.0 if seconds_per_step is None else float(seconds_per_step.get(code, math.nan))
         band = bands.band(code, metric)
         if logx and not band.empty:
             band = band[band["step"] > 0]
         if band.empty:
             ax.plot([], [], color=color, label=label if labelled else None, linestyle=":")
             continue
-        ax.plot(band["step"], band["mean"], color=color, linewidth=1.5, label=label if labelled else None)
+        x = band["step"] * scale
+        ax.plot(x, band["mean"], color=color, linewidth=1.5, label=label if labelled else None)
         if band["n"].max() > 1:
-            ax.fill_between(band["step"], band["lo"], band["hi"], color=color, alpha=0.2, linewidth=0)
+            ax.fill_between(x, band["lo"], band["hi"], color=color, alpha=0.2, linewidth=0)
         if theory is not None:
             match = _theory_line(theory, {**dict(zip(keys, key, strict=True)), **facet})
             if len(match):
                 match = match[match["step"] > 0] if logx else match
-                ax.plot(match["step"], match["value"], **{**THEORY_STYLE, "color": color}, label=None, zorder=5)
+                ax.plot(match["step"] * scale, match["value"], **{**THEORY_STYLE, "color": color}, label=None, zorder=5)
 
 
 def _finish_legend(fig, ax, mappable, color_col: str | None) -> None:
@@ -362,6 +370,30 @@ def _drawn_note(groups: pd.DataFrame, layout: Layout, value) -> str:
     return f"\n{len(_evenly_spaced(n, MAX_LINES))} of {n} groups drawn" if n > MAX_LINES else ""
 
 
+def group_seconds_per_step(runs: pd.DataFrame, axes: Sequence[str]) -> pd.Series:
+    """The mean :data:`SECONDS_PER_STEP` of each group's non-diverged runs, by group code (:func:`group_codes`).
+
+    A group's runs may come from several chunks, each with its own time; the mean is their typical chunk's time
+    per step.
+
+    Args:
+        runs: the ``runs`` table, with a ``seconds_per_step`` column.
+        axes: the swept axes the groups are formed by (``Bands.axes``).
+
+    Returns:
+        Seconds per step indexed by group code (groups whose runs all diverged are absent).
+
+    Raises:
+        ValueError: ``runs`` has no ``seconds_per_step`` column (stored before the engine recorded it, or a
+            study's own computation).
+    """
+    if SECONDS_PER_STEP not in runs:
+        raise ValueError(f"runs have no {SECONDS_PER_STEP} column (stored before it was recorded): no wall-clock axis")
+    ok = (runs["status"] == OK).to_numpy()
+    seconds = pd.Series(runs[SECONDS_PER_STEP].to_numpy(float)[ok], index=group_codes(runs, axes)[ok])
+    return seconds.groupby(level=0).mean()
+
+
 def learning_curves(
     runs: pd.DataFrame,
     curves: CurveSource | Bands,
@@ -371,6 +403,7 @@ def learning_curves(
     title: str = "",
     logy: bool = True,
     logx: bool = True,
+    x: str = "step",
 ):
     """Mean-and-band learning curves per swept value; ``theory`` adds dashed overlays.
 
@@ -383,9 +416,16 @@ def learning_curves(
     ``curves``: the long-format curves of ``runs`` (or a function of run ids returning them), or
     their :class:`Bands` from :func:`seed_bands` (a report aggregates once for all its figures).
     A panel draws at most ``MAX_LINES`` groups, evenly spaced; its title then says how many.
+
+    ``x="wall_clock"`` draws each group against wall-clock seconds, ``step ×`` the group's mean
+    ``seconds_per_step`` (:func:`group_seconds_per_step`) — the time per step of the vmapped chunk its runs
+    shared, as the axis label says — for comparing optimizers by time; ``x="step"`` (default) against steps.
     """
+    if x not in X_AXES:
+        raise ValueError(f"x={x!r}: allowed {', '.join(map(repr, X_AXES))}")
     with plt.rc_context(STYLE):
         bands = curves if isinstance(curves, Bands) else seed_bands(runs, curves, None if metric is None else [metric])
+        seconds = group_seconds_per_step(runs, bands.axes) if x == "wall_clock" else None
         if metric is None:
             metric = (bands.metrics or ["loss"])[0]
         layout = bands.layout(LINE_FACETS)
@@ -405,6 +445,7 @@ def learning_curves(
                 labelled=(i == 0 and mappable is None),
                 theory=theory,
                 facet_value=fval,
+                seconds_per_step=seconds,
             )
             if theory is not None and i == 0:
                 ax.plot([], [], **THEORY_STYLE, label=theory_label)
@@ -412,7 +453,7 @@ def learning_curves(
                 ax.set_xscale("log")
             if logy:
                 ax.set_yscale("log")
-            ax.set_xlabel("step")
+            ax.set_xlabel("step" if seconds is None else WALL_CLOCK_LABEL)
             ax.set_title(
                 _facet_title(bands.groups, layout, fval, title) + _drawn_note(bands.groups, layout, fval), fontsize=10
             )

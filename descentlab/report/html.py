@@ -237,6 +237,13 @@ def figure_block(caption: str, path: str | Path) -> str:
     )
 
 
+def summed_over(info: dict) -> str:
+    """`` (summed over N invocations)`` when the experiment's seconds add up several invocations (a resumed run),
+    else nothing."""
+    count = info.get("invocations")
+    return f" (summed over {int(count)} invocations)" if count is not None and count > 1 else ""
+
+
 def provenance(info: dict) -> str:
     keys = [
         "experiment",
@@ -254,6 +261,7 @@ def provenance(info: dict) -> str:
         "compile_seconds",
         "run_seconds",
         "store_seconds",
+        "invocations",
     ]
     rows = "".join(f"<tr><th class='l'>{esc(k)}</th><td>{esc(_cell(info.get(k)))}</td></tr>" for k in keys)
     versions = json.loads(info.get("versions") or "{}")
@@ -381,7 +389,7 @@ def write_report(
 {diverged_block(runs)}
 <p class="facts">{len(runs)} runs · <span class="ndiv">{diverged} diverged</span> · {esc(info.get("steps"))} steps
  · device {esc(info.get("device"))} · compile {esc(_cell(info.get("compile_seconds")))} s
- · run {esc(_cell(info.get("run_seconds")))} s · status {esc(info.get("status"))}</p>
+ · run {esc(_cell(info.get("run_seconds")))} s{esc(summed_over(info))} · status {esc(info.get("status"))}</p>
 <nav class="sub"><a href="#figures">figures</a> · <a href="#runs">runs</a> · <a href="#provenance">provenance</a></nav>
 {checks_block(checks)}
 {controls_block(store, study, controls, control_experiments or {}, control) if study else ""}

@@ -2,15 +2,16 @@
 
 A spec addresses a value as ``section.field`` (``optimizer.learning_rate``); the ``runs`` table stores it in
 the column ``section_field`` (``optimizer_learning_rate``), one row per run. Besides those, a row has the
-engine's **reserved** columns (:data:`RESERVED`) and one ``final_<metric>`` column per recorded metric (its
-value at the last checkpoint). The ``curves`` table is long: ``(experiment, run, step, metric, value)``.
+engine's **reserved** columns (:data:`RESERVED`), its **timing** column ``seconds_per_step`` (:data:`TIMING`)
+and one ``final_<metric>`` column per recorded metric (its value at the last checkpoint). The ``curves`` table is
+long: ``(experiment, run, step, metric, value)``.
 The ``theory`` table holds predicted curves ``(experiment, step, value, prediction, curve, <swept axes>)``
 and ``verdicts`` one row per judged claim.
 
 Everything that reads the tables back (analysis, studies, report, CLI) learns the layout here, never by
 re-spelling prefixes: :func:`column` / :func:`path_of`, :func:`section_values`, :func:`swept_axes`,
-:func:`ok_runs`, :func:`run_key` and :func:`seed_mean` (the mean over seeds of the runs that did not
-diverge, across one experiment or several).
+:func:`ok_runs`, :func:`run_key`, :func:`results_only` (a ``runs`` table without its timing) and :func:`seed_mean`
+(the mean over seeds of the runs that did not diverge, across one experiment or several).
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ SECTIONS = ("problem", "optimizer", "schedule", "sampler", "run", "computation")
 study's own computation, :mod:`descentlab.engine.computation`)."""
 RESERVED = ("experiment", "run", "name", "group", "seed", "status", "divergence_step")
 """Columns of ``runs`` the engine writes for every run: its identity, its seed, its fate."""
+SECONDS_PER_STEP = "seconds_per_step"
+"""Column of ``runs``: the wall-clock seconds per step of the chunk that computed the run — the chunk's execution
+time (its vmap blocks, on every device the chunk was sharded over, compilation excluded) divided by ``run.steps``.
+The runs of a chunk are computed together, so they share one value: it is the time per step of their block, not of
+one run alone. Times of two experiments (or two groups) compare fairly when their chunks hold as many runs (same
+``run.vmap_width`` and chunk size) on the same machine; the first chunk a process computes also carries its
+first-call costs. ``step × seconds_per_step`` is the wall-clock axis of
+:func:`descentlab.report.figures.learning_curves` (``x="wall_clock"``). Absent from runs stored before it existed
+and from computations (:mod:`descentlab.engine.computation`)."""
+TIMING = (SECONDS_PER_STEP,)
+"""Columns of ``runs`` that measure the machine, not the run: two computations of the same runs are bit-identical
+in every other column (compare them with :func:`results_only`), and these are never swept axes."""
 OK, DIVERGED = "ok", "diverged"
 """Values of ``runs.status``."""
 FINAL = "final_"
@@ -80,7 +93,20 @@ def _varies(values: pd.Series) -> bool:
 
 def swept_axes(runs: pd.DataFrame) -> list[str]:
     """Columns of ``runs`` that vary across runs: the swept hyperparameters (not seeds, statuses or finals)."""
-    return [c for c in runs.columns if c not in RESERVED and not c.startswith(FINAL) and _varies(runs[c])]
+    engine = (*RESERVED, *TIMING)
+    return [c for c in runs.columns if c not in engine and not c.startswith(FINAL) and _varies(runs[c])]
+
+
+def results_only(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` without its :data:`TIMING` columns: what two computations of the same runs agree on bit for bit.
+
+    Args:
+        runs: a ``runs`` table (with or without timing columns).
+
+    Returns:
+        The same rows, every column but the timing ones.
+    """
+    return runs.drop(columns=[c for c in TIMING if c in runs.columns])
 
 
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:

@@ -293,10 +293,38 @@ register_study = STUDIES.register
 
 @dataclasses.dataclass
 class StudyOutcome:
+    """What :func:`run_study` returns: the study's results, its analysis and the report's path. In Jupyter it
+    renders as its verdict lines (headline first, pass/fail styled), its figures (embedded PNGs) and the head of
+    its first experiment's runs table."""
+
     study: str
     results: list[Result]
     analysis: Analysis
     report: Path
+
+    def _repr_html_(self) -> str:
+        from descentlab.experiment import esc, png_html, runs_head_html, verdicts_html
+
+        claim = STUDIES.get(self.study, "study").claim if self.study in STUDIES else ""
+        runs = sum(len(result.runs) for result in self.results)
+        figures = "".join(png_html(path, caption) for caption, path in self.analysis.figures)
+        primary = self.results[0].runs if self.results else None
+        return (
+            f'<div class="descentlab-study"><b>study {esc(self.study)}</b> — {len(self.results)} experiments, '
+            f"{runs} runs<br><i>{esc(claim)}</i>{verdicts_html(self.analysis.verdicts)}{figures}"
+            f"<p>Runs of the first experiment:</p>{runs_head_html(primary)}"
+            f"<p><small>report: <code>{esc(self.report)}</code></small></p></div>"
+        )
+
+    def __repr__(self) -> str:
+        lines = "; ".join(
+            f"{'pass' if v.passed else 'fail'} {v.check} {v.figure:.4g} (tolerance {v.tolerance:g})"
+            for v in self.analysis.verdicts
+        )
+        return (
+            f"StudyOutcome(study={self.study!r}, experiments={len(self.results)}, verdicts=[{lines}], "
+            f"report={str(self.report)!r})"
+        )
 
 
 def run_study(

@@ -32,6 +32,7 @@ from descentlab.engine import run_spec, spec_from_dict
 from descentlab.engine.loopback import interfaces, loopback_command, unavailable_reason
 from descentlab.params import SpecError
 from descentlab.store import Store, query
+from descentlab.store.schema import results_only
 
 ray = pytest.importorskip("ray")
 
@@ -218,8 +219,8 @@ def test_inside_sweep_survives_a_dead_worker(cluster, tmp_path):
     assert counts.loc[0, "n"] == counts.loc[0, "d"] == 64
     run_spec(spec, tmp_path / "local")
     for table in ("runs", "curves"):
-        got = Store(tmp_path / "ray").read(summary.experiment, table)
-        want = Store(tmp_path / "local").read(summary.experiment, table)
+        got = results_only(Store(tmp_path / "ray").read(summary.experiment, table))
+        want = results_only(Store(tmp_path / "local").read(summary.experiment, table))
         pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 

@@ -33,6 +33,7 @@ from descentlab.engine.executors import LocalExecutor, ProgramCache, blocks_per_
 from descentlab.engine.search import to_toml
 from descentlab.params import SpecError
 from descentlab.store import Store
+from descentlab.store.schema import results_only
 from tests.reliability._procs import environment, start_run_after
 
 SPEC = {
@@ -317,7 +318,9 @@ def test_damage_is_skipped_named_and_repaired(reference, tmp_path, case, caplog)
     assert cli(stored.root, "verify").exit_code == 0
     assert count_runs(stored.root) == (N_RUNS, N_RUNS)
     store = Store(stored.root)
-    pd.testing.assert_frame_equal(store.read(stored.experiment, "runs"), runs, check_exact=True)
+    pd.testing.assert_frame_equal(
+        results_only(store.read(stored.experiment, "runs")), results_only(runs), check_exact=True
+    )
     pd.testing.assert_frame_equal(store.read(stored.experiment, "curves"), curves, check_exact=True)
     assert store.status(stored.experiment) == "complete"
     assert snapshot(stored.root, skip=stored.folder) == outside  # (d)
@@ -330,7 +333,9 @@ def test_a_rerun_quarantines_and_recomputes_damaged_chunks(reference, tmp_path):
     summary = run_spec(spec_from_dict(SPEC), stored.root)
     assert (summary.computed, summary.skipped) == (4, 12)
     assert [p.name.split(".")[0] for p in (stored.folder / "quarantine").iterdir()] == [damaged]
-    pd.testing.assert_frame_equal(Store(stored.root).read(stored.experiment, "runs"), runs, check_exact=True)
+    pd.testing.assert_frame_equal(
+        results_only(Store(stored.root).read(stored.experiment, "runs")), results_only(runs), check_exact=True
+    )
 
 
 def test_a_foreign_experiment_folder_is_reported_and_left_alone(reference, tmp_path):
@@ -442,7 +447,9 @@ def test_the_memory_budget_changes_neither_chunks_nor_results(tmp_path):
     ]
     for table in ("runs", "curves"):
         pd.testing.assert_frame_equal(
-            stores["roomy"].read(experiment, table), stores["tight"].read(experiment, table), check_exact=True
+            results_only(stores["roomy"].read(experiment, table)),
+            results_only(stores["tight"].read(experiment, table)),
+            check_exact=True,
         )
 
 
