@@ -18,7 +18,8 @@ ascent step in y. ``grad_fn`` (an extra argument) evaluates F at other points on
   one-timescale method.
 
 Both GDA variants take a ``geometry`` (default ``"euclidean"``, the plain steps above, unchanged):
-``"simplex"`` projects each player's new iterate onto the probability simplex (projected GDA: the
+``"simplex"`` projects each player's new iterate onto the probability simplex — each row (last axis)
+onto its own simplex for a 2-D parameter, e.g. one behavioural strategy per infoset (projected GDA: the
 *direct* policy parametrization of policy-gradient methods); ``"softmax_natural"`` divides each player's
 field by :math:`\mathrm{softmax}` of its parameters — for softmax logits θ with
 :math:`\nabla_\theta f = p\odot(g-\langle p,g\rangle)`, :math:`p=\mathrm{softmax}(\theta)`, this is
@@ -75,8 +76,16 @@ def _step(z: jax.Array, field: jax.Array, eta: jax.Array, geometry: str) -> jax.
     """One player's move (new − old) under ``geometry``."""
     new = z - eta * _direction(field, z, geometry)
     if geometry == "simplex":
-        new = simplex_projection(new.reshape(-1)).reshape(z.shape)
+        new = _project_rows(new)
     return (new - z).astype(z.dtype)
+
+
+def _project_rows(v: jax.Array) -> jax.Array:
+    """Each row (the last axis) onto the probability simplex; a vector is one row (a product of simplices for
+    the per-infoset behavioural strategies of an extensive-form game)."""
+    if v.ndim <= 1:
+        return simplex_projection(v.reshape(-1)).reshape(v.shape)
+    return jax.vmap(simplex_projection)(v.reshape(-1, v.shape[-1])).reshape(v.shape)
 
 
 class CountState(NamedTuple):

@@ -22,24 +22,43 @@ payoff gradient :math:`\partial f_\tau/\partial p` centred, η = 1); exploitabil
 :math:`\max_j(A^\top p)_j-\min_i(Aq)_i`. ε ∈ {0.2, 0.1, 0.05} (quick; 0.025 added at default), τ = ε/D
 swept in one vmapped program per parametrization, float64, logits ~ N(0, 0.5² I).
 
+Kuhn poker arm (the paper's benchmark, ``kuhn_poker``): the same three methods on Kuhn poker in sequence form —
+:math:`\min_x\max_y x^\top Ay` over the two treeplexes (13 sequences, 6 infosets per player), value 1/18 — with
+behavioural policies per infoset (direct: rows projected on their simplices, η = 1; softmax logits, η = 2; NPG with
+the per-infoset softmax Fisher, η = 1), the dilated regularizers :math:`R(x)=\sum_I x_{p(I)}\varphi(b_I)`
+(dilated ℓ2 for direct, dilated entropy for softmax), τ = ε/D with D = 123/64 + 3/2 (ℓ2) and 3 log 3 + 6 log 2
+(entropy), exploitability = the duality gap by backward induction. Every action is played with probability
+≥ ζ = 0.01 (b = (1 − 2ζ)π + ζ: the sufficient exploration the paper assumes). Without it reach-weighted
+gradients vanish at infosets a player stops reaching — e.g. player 1 betting K always leaves the "K, facing a bet"
+infoset with zero gradient at a losing fold — and direct and NPG runs stalled at an exploitability of 0.09 at
+ε = 0.05 (prototype, 4 seeds); with ζ = 0.01 every run reaches ε. ε ∈ {0.2, 0.1, 0.05, 0.025}, 2 seeds and 2000
+steps at --quick (8 seeds, 8000 steps at default).
+
 Verdicts (headline first):
 
-1. ``last-iterate-epsilon``: max over parametrizations, ε and seeds of (final exploitability)/ε ≤ 1.
-   Measured: 0.375 at --quick and default (worst: direct; 0.315 for both softmax runs) — the exploitability of
-   :math:`z_\tau` itself, below the bound τD = ε; the tolerance is the claim (ε reached), the margin is the
-   bound's slack.
+1. ``last-iterate-epsilon``: max over games, parametrizations, ε and seeds of (final exploitability)/ε ≤ 1.
+   Measured on RPS: 0.375 at --quick and default (worst: direct; 0.315 for both softmax runs) — the exploitability
+   of :math:`z_\tau` itself, below the bound τD = ε; on Kuhn: 0.455 at --quick (worst: softmax, ε = 0.025; direct
+   0.446, NPG 0.418) and 0.446 at default (worst: direct, ε = 0.025;
+   8 seeds). The tolerance is the claim (ε reached), the margin is the bound's
+   slack.
 2. ``iteration-exponent``: per parametrization, the first step after which the last iterate stays
    ε-exploitable, T(ε) (max over seeds), fitted as T ∝ ε^{-k} across the ε grid; the figure is the largest k,
    and it must be finite with k ≤ 2 — the local exponent of :math:`\varepsilon^{-1}\log(C/\varepsilon)` is
-   1 + 1/log(C/ε) ≤ 2 for C/ε ≥ e. Measured k = 1.32 / 1.52 / 1.57 (direct / softmax / NPG) at --quick
-   (ε ∈ {0.2, 0.1, 0.05}, 4 seeds) and 1.35 / 1.46 / 1.27 at default (ε down to 0.025, 16 seeds).
+   1 + 1/log(C/ε) ≤ 2 for C/ε ≥ e; per game and parametrization. Measured on RPS k = 1.32 / 1.52 / 1.57
+   (direct / softmax / NPG) at --quick (ε ∈ {0.2, 0.1, 0.05}, 4 seeds) and 1.35 / 1.46 / 1.27 at default (ε down
+   to 0.025, 16 seeds); on Kuhn k = 1.52 / 1.66 / 1.66 at --quick (2 seeds) and 1.30 / 1.70 / 1.57 at default (8 seeds).
 3. ``regularized-gap-linear``: the regularized duality gap :math:`\mathrm{gap}_\tau\to0` linearly: over the window
    where it falls from 10⁻² of its start to 10⁻¹⁰, the log-linear slopes of the first and second halves agree —
    figure max |log(b₂/b₁)| over parametrizations, ε and seeds, tolerance 0.5 (a rate ratio within e^{±0.5});
    a sublinear decay (1/t) has ratios ≫ e over such a window. At least one run per parametrization must span the
-   window. Measured: 0.089 at --quick (32 of 36 runs span the window), 0.084 at default (all 192).
+   window. Judged on the matrix game, whose regularized equilibria are interior. Measured: 0.089 at --quick (32 of
+   36 runs span the window), 0.084 at default (all 192). Not judged on Kuhn: there the regularized optima sit on
+   faces b = ζ, the projected (direct) and NPG iterates change rate when they reach them, and the softmax logits
+   drift to infinity (a sublinear fall, never spanning the window); measured on the Kuhn runs that span it: 0.050
+   at --quick (8 direct, 2 NPG runs) but 3.8 at default (32 direct, 32 NPG runs).
 
-Controls (both ``mechanism=True``, both fail the headline at --quick):
+Controls (both ``mechanism=True``, both fail the headline at --quick; figures measured on the matrix game):
 
 * ``no-regularization``: τ = 0 — plain alternating gradient play in a game with an interior equilibrium cycles
   (the last iterate's exploitability stays ≥ 0.4 in the prototype), so ε is never reached: headline 58.3 at
@@ -48,12 +67,16 @@ Controls (both ``mechanism=True``, both fail the headline at --quick):
   rotation ηλ² outweighs the contraction ητ and the iterates spiral out to the boundary: headline 58.0 at --quick
   (worst: natural, ε = 0.05).
 
-Figures: the last iterate's exploitability against the step for each parametrization and ε (the paper's
-exploitability-vs-iterations plot); the iteration counts T(ε) against 1/ε on log–log axes with the fitted exponents;
-the regularized gap against the step (linear convergence).
+The controls apply to both arms; on Kuhn alone their headlines are 16.7 (no regularization) and 15.3
+(simultaneous updates) at --quick.
 
-Scaled down from the paper: a 3×3 matrix game (normal form) instead of Kuhn/Leduc poker and Dark Hex in sequence
-form; exact gradients (the paper also treats sampled trajectories); a fixed τ per ε target instead of a decaying τ.
+Figures (PNG only: SVG and PDF of the six panels cost as much as the Kuhn arm's compute): the last iterate's
+exploitability against the step for each game, parametrization and ε (the paper's exploitability-vs-iterations
+plot; top row biased RPS, bottom row Kuhn poker); the iteration counts T(ε) against 1/ε on log–log axes with the
+fitted exponents of every arm.
+
+Scaled down from the paper: Kuhn poker only (not Leduc poker or Dark Hex) and a 3×3 matrix game; exact gradients
+(the paper also treats sampled trajectories); a fixed τ per ε target instead of a decaying τ; ε down to 0.025.
 """
 
 from __future__ import annotations
@@ -70,24 +93,62 @@ from descentlab.engine.load import spec_from_dict
 from descentlab.engine.spec import Spec
 from descentlab.experiment import Result
 from descentlab.params import Param
+from descentlab.problems.kuhn_poker import PLAYER1 as KUHN_PLAYER1
+from descentlab.problems.kuhn_poker import PLAYER2 as KUHN_PLAYER2
+from descentlab.problems.kuhn_poker import regularizer_range
 from descentlab.report import figures as F
 from descentlab.studies.base import Analysis, Check, Control, Study, StudyOptions, register_study
 
-# Each parametrization: its regularizer, optimizer geometry, step and D = summed range of R over both simplices.
+# Each parametrization: its regularizer, optimizer geometry and step, per game.
 PARAMETRIZATIONS = {
     "direct": {"parametrization": "direct", "regularizer": "l2", "geometry": "simplex", "eta": 0.3},
     "softmax": {"parametrization": "softmax", "regularizer": "entropy", "geometry": "euclidean", "eta": 0.5},
     "natural": {"parametrization": "softmax", "regularizer": "entropy", "geometry": "softmax_natural", "eta": 1.0},
 }
+# Kuhn poker: dilated regularizers, behavioural policies per infoset (the simplex geometry projects each row).
+KUHN_PARAMETRIZATIONS = {
+    "direct": {"parametrization": "direct", "regularizer": "l2", "geometry": "simplex", "eta": 1.0},
+    "softmax": {"parametrization": "softmax", "regularizer": "entropy", "geometry": "euclidean", "eta": 2.0},
+    "natural": {"parametrization": "softmax", "regularizer": "entropy", "geometry": "softmax_natural", "eta": 1.0},
+}
+GAMES = {"rps": PARAMETRIZATIONS, "kuhn": KUHN_PARAMETRIZATIONS}
 ACTIONS = 3
-RANGE = {"l2": 2 * (1 - 1 / ACTIONS) / 2, "entropy": 2 * math.log(ACTIONS)}
+# D = summed range of R over both players' strategy sets: simplices (rps), treeplexes with dilated R (kuhn).
+RANGE = {
+    "rps": {"l2": 2 * (1 - 1 / ACTIONS) / 2, "entropy": 2 * math.log(ACTIONS)},
+    "kuhn": {r: regularizer_range(KUHN_PLAYER1, r) + regularizer_range(KUHN_PLAYER2, r) for r in ("l2", "entropy")},
+}
+GAME_TITLES = {"rps": "biased RPS", "kuhn": "Kuhn poker"}
 INIT_SCALE = 0.5
+KUHN_EXPLORATION = 0.01  # ζ: every Kuhn action is played with probability ≥ ζ (sufficient exploration)
+FORMATS = ("png",)  # SVG and PDF of the six-panel figure cost about as much as the Kuhn arm's compute
 LINEAR_WINDOW = (1e-2, 1e-10)  # the regularized gap's window, relative to its start / absolute floor
 
 SIZES = {
-    "quick": {"epsilons": [0.2, 0.1, 0.05], "steps": 2500, "seeds": 4},
-    "default": {"epsilons": [0.2, 0.1, 0.05, 0.025], "steps": 20000, "seeds": 16},
-    "paper": {"epsilons": [0.2, 0.1, 0.05, 0.025, 0.0125, 0.00625], "steps": 200000, "seeds": 32},
+    "quick": {
+        "epsilons": [0.2, 0.1, 0.05],
+        "steps": 2500,
+        "seeds": 4,
+        "kuhn_epsilons": [0.2, 0.1, 0.05, 0.025],
+        "kuhn_steps": 2000,
+        "kuhn_seeds": 2,
+    },
+    "default": {
+        "epsilons": [0.2, 0.1, 0.05, 0.025],
+        "steps": 20000,
+        "seeds": 16,
+        "kuhn_epsilons": [0.2, 0.1, 0.05, 0.025],
+        "kuhn_steps": 8000,
+        "kuhn_seeds": 8,
+    },
+    "paper": {
+        "epsilons": [0.2, 0.1, 0.05, 0.025, 0.0125, 0.00625],
+        "steps": 200000,
+        "seeds": 32,
+        "kuhn_epsilons": [0.2, 0.1, 0.05, 0.025, 0.0125],
+        "kuhn_steps": 50000,
+        "kuhn_seeds": 16,
+    },
 }
 
 CHECK_EPSILON = Check(
@@ -118,10 +179,10 @@ CHECK_LINEAR = Check(
 )
 
 
-def epsilon_of(tau: float, regularizer: str, epsilons: list[float]) -> float:
+def epsilon_of(tau: float, regularizer: str, epsilons: list[float], game: str = "rps") -> float:
     """The ε target a run's τ = ε/D was set for (nearest in the grid)."""
     eps = np.asarray(epsilons)
-    return float(eps[np.argmin(np.abs(np.log(eps) - np.log(max(tau * RANGE[regularizer], 1e-300))))])
+    return float(eps[np.argmin(np.abs(np.log(eps) - np.log(max(tau * RANGE[game][regularizer], 1e-300))))])
 
 
 def hit_step(steps: np.ndarray, values: np.ndarray, epsilon: float) -> float:
@@ -201,55 +262,66 @@ class PolicyGradientGames(Study):
         size = options.pick(SIZES)
         optimizer = "alternating_gda" if options["updates"] == "alternating" else "simultaneous_gda"
         out = []
-        for name, setting in PARAMETRIZATIONS.items():
-            scale = RANGE[setting["regularizer"]]
-            taus = [eps / scale for eps in size["epsilons"]] if options["regularize"] else [0.0]
-            out.append(
-                spec_from_dict(
-                    {
-                        "name": f"policy-gradient-games-{name}" + ("-quick" if options.quick else ""),
-                        "description": self.claim,
-                        "problem": {
-                            "name": "matrix_game",
-                            "matrix": "biased_rps",
-                            "parametrization": setting["parametrization"],
-                            "regularizer": setting["regularizer"],
-                            "tau": {"grid": taus} if len(taus) > 1 else taus[0],
-                            "init_scale": INIT_SCALE,
-                        },
-                        "optimizer": {
-                            "name": optimizer,
-                            "learning_rate": setting["eta"],
-                            "geometry": setting["geometry"],
-                        },
-                        "run": {
-                            "steps": size["steps"],
-                            "seeds": size["seeds"],
-                            "checkpoints": 120,
-                            "dtype": "float64",
-                        },
-                        "probes": ["metrics"],
-                    }
+        for game, settings in GAMES.items():
+            prefix = "" if game == "rps" else "kuhn_"
+            for name, setting in settings.items():
+                scale = RANGE[game][setting["regularizer"]]
+                taus = [eps / scale for eps in size[prefix + "epsilons"]] if options["regularize"] else [0.0]
+                problem = {
+                    "parametrization": setting["parametrization"],
+                    "regularizer": setting["regularizer"],
+                    "tau": {"grid": taus} if len(taus) > 1 else taus[0],
+                    "init_scale": INIT_SCALE,
+                }
+                if game == "rps":
+                    problem |= {"name": "matrix_game", "matrix": "biased_rps"}
+                else:
+                    problem |= {"name": "kuhn_poker", "exploration": KUHN_EXPLORATION}
+                out.append(
+                    spec_from_dict(
+                        {
+                            "name": "policy-gradient-games-"
+                            + ("" if game == "rps" else "kuhn-")
+                            + name
+                            + ("-quick" if options.quick else ""),
+                            "description": self.claim,
+                            "problem": problem,
+                            "optimizer": {
+                                "name": optimizer,
+                                "learning_rate": setting["eta"],
+                                "geometry": setting["geometry"],
+                            },
+                            "run": {
+                                "steps": size[prefix + "steps"],
+                                "seeds": size[prefix + "seeds"],
+                                "checkpoints": 120,
+                                "dtype": "float64",
+                            },
+                            "probes": ["metrics"],
+                        }
+                    )
                 )
-            )
         return out
 
     def analyze(self, results: list[Result], folder: Path, options: StudyOptions) -> Analysis:
-        epsilons = options.pick(SIZES)["epsilons"]
+        size = options.pick(SIZES)
+        arms = [(game, name) for game, settings in GAMES.items() for name in settings]
         rows, curve_rows = [], []
-        for name, result in zip(PARAMETRIZATIONS, results, strict=True):
-            regularizer = PARAMETRIZATIONS[name]["regularizer"]
-            runs, curves = result.runs, result.curves
-            for _, run in runs.iterrows():
+        for (game, name), result in zip(arms, results, strict=True):
+            regularizer = GAMES[game][name]["regularizer"]
+            epsilons = size["epsilons" if game == "rps" else "kuhn_epsilons"]
+            by_run = dict(tuple(result.curves.groupby("run")))
+            for _, run in result.runs.iterrows():
                 tau = float(run["problem_tau"])
-                mine = curves[curves["run"] == run["run"]]
+                mine = by_run[run["run"]]
                 gap = mine[mine["metric"] == "duality_gap"].sort_values("step")
                 reg = mine[mine["metric"] == "regularized_gap"].sort_values("step")
                 steps, values = gap["step"].to_numpy(), gap["value"].to_numpy()
-                targets = [epsilon_of(tau, regularizer, epsilons)] if options["regularize"] else epsilons
+                targets = [epsilon_of(tau, regularizer, epsilons, game)] if options["regularize"] else epsilons
                 for eps in targets:
                     rows.append(
                         {
+                            "game": game,
                             "parametrization": name,
                             "epsilon": eps,
                             "tau": tau,
@@ -259,10 +331,12 @@ class PolicyGradientGames(Study):
                             "rate ratio": half_slope_ratio(reg["step"].to_numpy(), reg["value"].to_numpy()),
                         }
                     )
-                curve_rows.append(gap.assign(parametrization=name, epsilon=targets[0], seed=int(run["seed"])))
+                curve_rows.append(
+                    gap.assign(game=game, parametrization=name, epsilon=targets[0], seed=int(run["seed"]))
+                )
         table = pd.DataFrame(rows)
         summary = (
-            table.groupby(["parametrization", "epsilon"])
+            table.groupby(["game", "parametrization", "epsilon"], sort=False)
             .agg(
                 worst_final_over_eps=("final/epsilon", "max"),
                 T=("T", "max"),
@@ -273,71 +347,91 @@ class PolicyGradientGames(Study):
         verdicts = [
             epsilon_verdict(summary),
             exponent_verdict(summary),
-            linear_verdict(table),
+            linear_verdict(table[table.game == "rps"]),  # the interior-equilibrium game (see the docstring)
         ]
         figures = self._figures(pd.concat(curve_rows, ignore_index=True), summary, folder)
         return Analysis(verdicts, figures, summary)
 
     @staticmethod
     def _figures(curves: pd.DataFrame, summary: pd.DataFrame, folder: Path) -> list[tuple[str, str]]:
+        games = [game for game in GAMES if game in set(curves.game)]
         names = list(PARAMETRIZATIONS)
-        fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), sharey=True)
-        for ax, name in zip(axes, names, strict=True):
-            mine = curves[curves.parametrization == name]
-            epsilons = sorted(mine.epsilon.unique(), reverse=True)
-            colors = plt.cm.viridis(np.linspace(0, 0.85, len(epsilons)))
-            for eps, color in zip(epsilons, colors, strict=True):
-                for _, run in mine[mine.epsilon == eps].groupby("seed"):
-                    ax.plot(run["step"].clip(lower=1), run["value"], color=color, lw=0.8, alpha=0.7)
-                ax.axhline(eps, color=color, ls=":", lw=0.8, label=f"ε = {eps:g}")
-            ax.set(xscale="log", yscale="log", title=name, xlabel="step")
-        axes[0].set_ylabel("exploitability of the last iterate")
-        axes[-1].legend(fontsize=7)
+        fig, axes = plt.subplots(
+            len(games), len(names), figsize=(4.2 * len(names), 3.2 * len(games)), sharey="row", squeeze=False
+        )
+        for row, game in zip(axes, games, strict=True):
+            for ax, name in zip(row, names, strict=True):
+                mine = curves[(curves.game == game) & (curves.parametrization == name)]
+                epsilons = sorted(mine.epsilon.unique(), reverse=True)
+                colors = plt.cm.viridis(np.linspace(0, 0.85, len(epsilons)))
+                for eps, color in zip(epsilons, colors, strict=True):
+                    for _, run in mine[mine.epsilon == eps].groupby("seed"):
+                        ax.plot(run["step"].clip(lower=1), run["value"], color=color, lw=0.8, alpha=0.7)
+                    ax.axhline(eps, color=color, ls=":", lw=0.8, label=f"ε = {eps:g}")
+                ax.set(xscale="log", yscale="log", title=f"{GAME_TITLES[game]}: {name}", xlabel="step")
+            row[0].set_ylabel("exploitability of the last iterate")
+            row[-1].legend(fontsize=7)
         fig.tight_layout()
         out = [
             (
-                "Last-iterate exploitability vs step (each seed), τ = ε/D; dotted: the ε targets",
-                F.save(fig, folder, "exploitability")["png"],
+                "Last-iterate exploitability vs step (each seed), τ = ε/D; dotted: the ε targets; top: biased RPS, "
+                "bottom: Kuhn poker in sequence form",
+                F.save(fig, folder, "exploitability", formats=FORMATS)["png"],
             )
         ]
-        fig, ax = plt.subplots(figsize=(4.6, 3.6))
+        fig, ax = plt.subplots(figsize=(5.0, 3.8))
         drawn = 0
-        for name in names:
-            mine = summary[summary.parametrization == name].sort_values("epsilon")
+        for (game, name), mine in summary.groupby(["game", "parametrization"], sort=False):
+            mine = mine.sort_values("epsilon")
             k = fitted_exponent(mine.epsilon.to_numpy(), mine["T"].to_numpy())
             finite = np.isfinite(mine["T"].to_numpy()) & (mine["T"].to_numpy() > 0)
             drawn += int(finite.sum())
-            ax.plot(1 / mine.epsilon[finite], mine["T"][finite], "o-", label=f"{name}: k = {k:.2f}")
+            style = "o-" if game == "rps" else "s--"
+            ax.plot(1 / mine.epsilon[finite], mine["T"][finite], style, label=f"{game} {name}: k = {k:.2f}")
         if drawn:
             ax.set(xscale="log", yscale="log")
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=7)
         else:
             ax.text(0.5, 0.5, "no ε target reached", ha="center", va="center", transform=ax.transAxes)
         ax.set(xlabel="1/ε", ylabel="T(ε): steps to stay ε-exploitable")
         fig.tight_layout()
         out.append(
             (
-                "Iterations to an ε-exploitable last iterate vs 1/ε (max over seeds), fitted T ∝ ε^-k",
-                F.save(fig, folder, "iterations")["png"],
+                "Iterations to an ε-exploitable last iterate vs 1/ε (max over seeds), fitted T ∝ ε^-k, per game and "
+                "parametrization",
+                F.save(fig, folder, "iterations", formats=FORMATS)["png"],
             )
         )
         plt.close("all")
         return out
 
 
+def _arms(summary: pd.DataFrame) -> list[str]:
+    """The columns naming an arm: game (when present) and parametrization."""
+    return [c for c in ("game", "parametrization") if c in summary.columns]
+
+
 def epsilon_verdict(summary: pd.DataFrame):
-    """Headline: the worst final exploitability / ε over parametrizations and ε (NaN and inf fail)."""
+    """Headline: the worst final exploitability / ε over games, parametrizations and ε (NaN and inf fail)."""
     values = summary["worst_final_over_eps"].to_numpy(float)
-    figure = float(np.max(np.where(np.isfinite(values), values, np.inf)))
-    worst = summary.iloc[int(np.argmax(np.where(np.isfinite(values), values, np.inf)))]
-    return CHECK_EPSILON.verdict(figure, detail=f"worst: {worst.parametrization}, ε = {worst.epsilon:g}")
+    clean = np.where(np.isfinite(values), values, np.inf)
+    figure = float(np.max(clean))
+    worst = summary.iloc[int(np.argmax(clean))]
+    detail = f"worst: {' '.join(str(worst[c]) for c in _arms(summary))}, ε = {worst.epsilon:g}"
+    if "game" in summary.columns:
+        per_game = summary.assign(clean=clean).groupby("game", sort=False)["clean"].max()
+        detail += "; per game: " + ", ".join(f"{game} {value:.3g}" for game, value in per_game.items())
+    return CHECK_EPSILON.verdict(figure, detail=detail)
 
 
 def exponent_verdict(summary: pd.DataFrame):
-    """The largest fitted exponent k over parametrizations; any non-finite k (ε never reached) fails."""
+    """The largest fitted exponent k over the arms (game × parametrization); any non-finite k (ε never reached)
+    fails."""
     exponents = {
-        name: fitted_exponent(group.epsilon.to_numpy(), group["T"].to_numpy())
-        for name, group in summary.groupby("parametrization")
+        " ".join(str(v) for v in (key if isinstance(key, tuple) else (key,))): fitted_exponent(
+            group.epsilon.to_numpy(), group["T"].to_numpy()
+        )
+        for key, group in summary.groupby(_arms(summary), sort=False)
     }
     values = np.array(list(exponents.values()))
     figure = float(np.max(np.where(np.isfinite(values), values, np.inf)))
@@ -352,5 +446,8 @@ def linear_verdict(table: pd.DataFrame):
     covered = set(spanning.parametrization) == set(table.parametrization)
     figure = float(spanning["rate ratio"].max()) if len(spanning) else math.inf
     passed = bool(covered and figure <= CHECK_LINEAR.tolerance)
-    counts = spanning.groupby("parametrization").size().to_dict()
+    counts = {
+        " ".join(map(str, k)) if isinstance(k, tuple) else k: v
+        for k, v in spanning.groupby(_arms(table)).size().items()
+    }
     return CHECK_LINEAR.verdict(figure, passed, detail=f"runs spanning the window: {counts}")

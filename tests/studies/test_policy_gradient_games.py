@@ -1,6 +1,6 @@
-"""policy-gradient-games: the quick study passes, its verdict logic rejects wrong inputs, and the matrix game's
-regularization / parametrization options and the GDA geometries behave as documented. The must-fail controls run
-in test_controls."""
+"""policy-gradient-games: the quick study passes (biased RPS and Kuhn poker arms), its verdict logic rejects wrong
+inputs, and the matrix game's regularization / parametrization options and the GDA geometries behave as documented
+(Kuhn poker's own tests: tests/problems/test_kuhn_poker.py). The must-fail controls run in test_controls."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from descentlab.studies.policy_gradient_games import (
     CHECK_EPSILON,
     CHECK_EXPONENT,
     CHECK_LINEAR,
+    GAMES,
     PARAMETRIZATIONS,
     epsilon_verdict,
     exponent_verdict,
@@ -41,7 +42,10 @@ def outcome(tmp_path_factory):
 def test_quick_verdicts_pass(outcome):
     for verdict in outcome.analysis.verdicts:
         assert verdict.passed, verdict.line()
-    assert set(outcome.analysis.summary.parametrization) == set(PARAMETRIZATIONS)
+    summary = outcome.analysis.summary
+    arms = set(zip(summary.game, summary.parametrization, strict=True))
+    assert arms == {(g, p) for g in GAMES for p in GAMES[g]}
+    assert "kuhn" in outcome.analysis.verdicts[0].what  # the headline reports the Kuhn arm too
 
 
 # ---- verdict logic on synthetic numbers -------------------------------------------------------------------------
@@ -50,7 +54,14 @@ def test_quick_verdicts_pass(outcome):
 def summary(final: float = 0.4, exponent: float = 1.3) -> pd.DataFrame:
     eps = np.array([0.2, 0.1, 0.05])
     rows = [
-        {"parametrization": name, "epsilon": e, "worst_final_over_eps": final, "T": 20.0 * (0.2 / e) ** exponent}
+        {
+            "game": game,
+            "parametrization": name,
+            "epsilon": e,
+            "worst_final_over_eps": final,
+            "T": 20.0 * (0.2 / e) ** exponent,
+        }
+        for game in GAMES
         for name in PARAMETRIZATIONS
         for e in eps
     ]
@@ -62,6 +73,10 @@ def test_headline_rejects_an_unreached_epsilon():
     assert not epsilon_verdict(summary(1.2)).passed
     assert not epsilon_verdict(summary(np.nan)).passed
     assert epsilon_verdict(summary(0.4)).tolerance == CHECK_EPSILON.tolerance
+    kuhn_only = summary(0.4)
+    kuhn_only.loc[(kuhn_only.game == "kuhn") & (kuhn_only.epsilon == 0.05), "worst_final_over_eps"] = 1.5
+    verdict = epsilon_verdict(kuhn_only)
+    assert not verdict.passed and verdict.figure == pytest.approx(1.5) and "kuhn" in verdict.what
 
 
 def test_exponent_rejects_steep_or_infinite_iteration_counts():
@@ -71,6 +86,11 @@ def test_exponent_rejects_steep_or_infinite_iteration_counts():
     never = summary()
     never.loc[never.index[-1], "T"] = np.inf
     assert not exponent_verdict(never).passed
+    steep = summary()  # one Kuhn arm alone too steep
+    arm = (steep.game == "kuhn") & (steep.parametrization == "natural")
+    steep.loc[arm, "T"] = 20.0 * (0.2 / steep.loc[arm, "epsilon"]) ** 3.0
+    assert not exponent_verdict(steep).passed
+    assert exponent_verdict(steep).figure == pytest.approx(3.0)
 
 
 def test_hit_step_and_fit():
@@ -95,6 +115,9 @@ def test_linear_check_separates_linear_from_sublinear_decay():
     assert linear_verdict(table).passed
     assert not linear_verdict(table.assign(**{"rate ratio": [0.1, 0.1, np.nan]})).passed
     assert not linear_verdict(table.assign(**{"rate ratio": [0.1, 0.1, 2.0]})).passed
+    both = pd.concat([table.assign(game="rps"), table.assign(game="kuhn", **{"rate ratio": [0.1, np.nan, 0.1]})])
+    assert linear_verdict(both).passed  # Kuhn softmax spans no window: covered by the matrix game's runs
+    assert not linear_verdict(both.assign(**{"rate ratio": [0.1, 0.1, 0.1, 0.1, np.nan, 2.0]})).passed
 
 
 # ---- the problem and optimizer options ----------------------------------------------------------------------------
