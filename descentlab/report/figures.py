@@ -9,6 +9,11 @@ Diverged runs are left out of the mean and counted in the legend.
 Scale: every band comes from one grouped aggregation (:func:`seed_bands` → :class:`Bands`, one
 pandas groupby on integer codes), and only what is drawn is aggregated — at most ``MAX_LINES``
 groups per panel (an evenly spaced subset, in legend order), heatmap axes binned to ``MAX_CELLS``.
+
+Interactive versions: each figure kind drawn here also carries a plotly figure dict built by
+:mod:`descentlab.report.interactive` from the same aggregated data (:class:`Bands`, :class:`FinalLines`,
+:class:`HeatmapGrid`, :class:`Profile`) — see :func:`attach_interactive`; :func:`save` writes it next to
+the images as ``<stem>.plotly.json`` and the HTML report embeds it.
 """
 
 from __future__ import annotations
@@ -55,6 +60,30 @@ X_AXES = ("step", "wall_clock")
 """What a learning-curve figure puts on its x axis: the step, or the wall-clock seconds ``step × seconds_per_step``."""
 WALL_CLOCK_LABEL = "wall-clock s (step × its vmapped chunk's s per step)"
 """The x label of a wall-clock figure: the runs of a chunk share its time per step (:data:`SECONDS_PER_STEP`)."""
+
+INTERACTIVE = "descentlab_interactive"
+"""The attribute of a figure drawn here holding its interactive version (a plotly figure dict); :func:`save` writes
+it next to the images as ``<stem>.plotly.json`` and the HTML report embeds it."""
+INTERACTIVE_SUFFIX = ".plotly.json"
+
+
+def attach_interactive(fig, kind: str, *args, **kwargs):
+    """Attach to ``fig`` the interactive version built by :mod:`descentlab.report.interactive`'s ``kind`` function
+    from the same aggregated data the static figure drew.
+
+    Args:
+        fig: the matplotlib figure.
+        kind: the name of the builder in :mod:`descentlab.report.interactive`.
+        *args: its arguments.
+        **kwargs: its keyword arguments.
+
+    Returns:
+        ``fig``, with the figure dict under :data:`INTERACTIVE`.
+    """
+    from descentlab.report import interactive
+
+    setattr(fig, INTERACTIVE, getattr(interactive, kind)(*args, **kwargs))
+    return fig
 
 
 def axis_label(column: str) -> str:
@@ -136,6 +165,14 @@ def _group_table(runs: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
     return table
 
 
+def _equals(column: pd.Series, value) -> pd.Series:
+    """Where ``column`` holds ``value`` — NaN included (runs of several experiments concatenated leave NaN in the
+    columns only some of them sweep, and such runs form a panel of their own)."""
+    if not isinstance(value, str) and pd.isna(value):
+        return column.isna()
+    return column == value
+
+
 def _evenly_spaced(n: int, most: int) -> np.ndarray:
     """Positions of at most ``most`` of ``n`` items, evenly spaced and including the first and last."""
     return np.arange(n) if n <= most else np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
@@ -152,7 +189,7 @@ class Layout:
 
     def members(self, groups: pd.DataFrame, value) -> pd.DataFrame:
         """Every group of the panel of facet value ``value``, in legend order (sorted by ``keys``)."""
-        panel = groups if self.facet is None else groups[groups[self.facet] == value]
+        panel = groups if self.facet is None else groups[_equals(groups[self.facet], value)]
         return panel.sort_values(self.keys, kind="stable") if self.keys else panel
 
     def panel(self, groups: pd.DataFrame, value) -> pd.DataFrame:
@@ -246,7 +283,31 @@ def seed_bands(runs: pd.DataFrame, curves: CurveSource, metrics: Sequence[str] |
     return Bands(axes, groups, aggregate_bands(runs, member, curves, metrics))
 
 
-def _colors(values: list, numeric: bool):
+NAN_COLOR = "#8c8c8c"
+"""The colour of the NaN value of a colour axis (runs of another experiment that do not sweep that column)."""
+
+
+def _is_nan(value) -> bool:
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+class Palette(dict):
+    """{value: colour} of a colour axis, where every NaN is one value (NaN ≠ NaN would make each a miss)."""
+
+    _NAN = ("nan",)
+
+    def get(self, key, default=None):
+        return super().get(self._NAN if _is_nan(key) else key, default)
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._NAN if _is_nan(key) else key)
+
+
+def _colors(values: list, numeric: bool) -> Palette:
+    palette = Palette()
+    if any(_is_nan(v) for v in values):
+        palette[Palette._NAN] = NAN_COLOR
+        values = [v for v in values if not _is_nan(v)]
     if numeric and len(values) > 1:
         finite = [float(v) for v in values]
         positive = all(v > 0 for v in finite)
@@ -260,9 +321,11 @@ def _colors(values: list, numeric: bool):
                 return (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo))
             return (v - lo) / (hi - lo)
 
-        return {v: cmap(0.02 + 0.8 * position(float(v))) for v in values}
+        palette.update({v: cmap(0.02 + 0.8 * position(float(v))) for v in values})
+        return palette
     cmap = plt.get_cmap("tab10")
-    return {v: cmap(i % 10) for i, v in enumerate(values)}
+    palette.update({v: cmap(i % 10) for i, v in enumerate(values)})
+    return palette
 
 
 def _format(value) -> str:
@@ -278,12 +341,13 @@ def _group_label(keys: Sequence[str], key: tuple) -> str:
 def _color_scale(groups: pd.DataFrame, color_col: str | None):
     """({value: colour}, colorbar mappable or None): a colorbar replaces the legend for >8 numeric values."""
     if color_col is None:
-        return {None: "C0"}, None
+        return Palette({None: "C0"}), None
     values = sorted(groups[color_col].unique(), key=lambda v: (str(type(v)), v))
     numeric = _is_numeric(groups[color_col])
     colors = _colors(values, numeric)
     if not (numeric and len(values) > MAX_LEGEND - 2):
         return colors, None
+    values = [v for v in values if not _is_nan(v)]
     finite = [float(v) for v in values]
     norm = (matplotlib.colors.LogNorm if min(finite) > 0 else matplotlib.colors.Normalize)(min(finite), max(finite))
     cmap = (
@@ -299,7 +363,7 @@ def _theory_line(theory: pd.DataFrame, values: dict) -> pd.DataFrame:
     match = theory
     for column, value in values.items():
         if column in match:
-            match = match[match[column] == value]
+            match = match[_equals(match[column], value)]
     return match
 
 
@@ -466,46 +530,92 @@ def learning_curves(
             fig.suptitle(title)
         if mappable is None:
             fig.tight_layout()
-        return fig
+        return attach_interactive(
+            fig,
+            "learning_curves",
+            bands,
+            metric,
+            theory=theory,
+            theory_label=theory_label,
+            title=title,
+            logy=logy,
+            logx=logx,
+            seconds_per_step=seconds,
+        )
 
 
 def _final_stats(runs: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
-    """Mean and ``BAND`` quantiles of ``column`` per combination of ``keys`` (NaN skipped), in one groupby."""
-    values = runs.groupby(keys, dropna=False, sort=True)[column]
-    return pd.DataFrame(
-        {"mean": values.mean(), "lo": values.quantile(BAND[0]), "hi": values.quantile(BAND[1])}
-    ).reset_index()
+    """Mean, ``BAND`` quantiles and count of ``column`` per combination of ``keys`` (NaN skipped), and the name of
+    the combination's first run (when ``runs`` has names), in one groupby."""
+    grouped = runs.groupby(keys, dropna=False, sort=True)
+    values = grouped[column]
+    stats = {"mean": values.mean(), "lo": values.quantile(BAND[0]), "hi": values.quantile(BAND[1]), "n": values.count()}
+    if "name" in runs:  # the readable name of each point's first run (hover text of the interactive figure)
+        stats["name"] = grouped["name"].first()
+    return pd.DataFrame(stats).reset_index()
+
+
+@dataclasses.dataclass(frozen=True)
+class FinalLines:
+    """What :func:`final_vs_axis` draws (static and interactive alike): one line per combination of the
+    ``others`` swept axes, each a frame with the ``axis`` values and ``mean``/``lo``/``hi``/``n`` of
+    ``final_<metric>`` (NaN mean: every seed diverged), at most ``MAX_LINES`` of them, and their colours."""
+
+    metric: str
+    axis: str
+    others: list[str]
+    lines: list[tuple[tuple, pd.DataFrame]]
+    colors: dict
+    logx: bool
+    logy: bool
+
+    def color(self, key: tuple):
+        """The colour of the line of ``key``."""
+        return self.colors.get(key[0] if self.others else None, "C0")
+
+
+def final_lines(runs: pd.DataFrame, metric: str, axis: str | None = None) -> FinalLines | None:
+    """The seed statistics of ``final_<metric>`` along ``axis`` (default: the last numeric swept axis), one line
+    per combination of the other swept axes (at most ``MAX_LINES``, evenly spaced); None without such an axis."""
+    column = f"final_{metric}"
+    axes_cols = swept_axes(runs)
+    numeric = [c for c in axes_cols if _is_numeric(runs[c])]
+    axis = axis or (numeric[-1] if numeric else None)
+    if axis is None or column not in runs:
+        return None
+    others = [c for c in axes_cols if c != axis]
+    stats = _final_stats(runs, [*others, axis], column)
+    lines = list(stats.groupby(others, dropna=False, sort=True)) if others else [((), stats)]
+    lines = [(k if isinstance(k, tuple) else (k,), line) for k, line in lines]
+    lines = [lines[i] for i in _evenly_spaced(len(lines), MAX_LINES)]
+    other_values = sorted({key[0] for key, _ in lines}, key=str) if others else [None]
+    colors = _colors(other_values, bool(others) and _is_numeric(runs[others[0]]))
+    logx = bool(runs[axis].min() > 0)
+    logy = bool(runs[column].dropna().gt(0).all())
+    return FinalLines(metric, axis, others, lines, colors, logx, logy)
 
 
 def final_vs_axis(runs: pd.DataFrame, metric: str, axis: str | None = None, title: str = ""):
     """Final value of ``metric`` (mean and band over seeds) against a swept numeric axis.
 
-    One line per combination of the other swept axes — at most ``MAX_LINES``, evenly spaced.
+    One line per combination of the other swept axes — at most ``MAX_LINES``, evenly spaced (see
+    :func:`final_lines`). The figure carries its interactive version (:func:`attach_interactive`).
     """
     with plt.rc_context(STYLE):
-        column = f"final_{metric}"
-        axes_cols = swept_axes(runs)
-        numeric = [c for c in axes_cols if _is_numeric(runs[c])]
-        axis = axis or (numeric[-1] if numeric else None)
+        data = final_lines(runs, metric, axis)
         fig, ax = plt.subplots(figsize=(5.2, 3.8))
-        if axis is None or column not in runs:
+        if data is None:
             ax.text(0.5, 0.5, "no swept numeric axis", ha="center", va="center", transform=ax.transAxes)
             return fig
-        others = [c for c in axes_cols if c != axis]
-        stats = _final_stats(runs, [*others, axis], column)
-        lines = list(stats.groupby(others, dropna=False, sort=True)) if others else [((), stats)]
-        lines = [(k if isinstance(k, tuple) else (k,), line) for k, line in lines]
-        lines = [lines[i] for i in _evenly_spaced(len(lines), MAX_LINES)]
-        other_values = sorted({key[0] for key, _ in lines}, key=str) if others else [None]
-        colors = _colors(other_values, bool(others) and _is_numeric(runs[others[0]]))
-        for key, line in lines:
-            color = colors.get(key[0] if others else None, "C0")
+        axis = data.axis
+        for key, line in data.lines:
+            color = data.color(key)
             ax.plot(
                 line[axis],
                 line["mean"],
                 marker="o" if len(line) <= 50 else None,
                 color=color,
-                label=_group_label(others, key),
+                label=_group_label(data.others, key),
             )
             ax.fill_between(line[axis], line["lo"], line["hi"], color=color, alpha=0.2, linewidth=0)
             gone = line[line["mean"].isna()]
@@ -519,14 +629,15 @@ def final_vs_axis(runs: pd.DataFrame, metric: str, axis: str | None = None, titl
                 )
         ax.set_xlabel(axis_label(axis))
         ax.set_ylabel(f"final {metric.replace('_', ' ')}")
-        if runs[axis].min() > 0:
+        if data.logx:
             ax.set_xscale("log")
-        if runs[column].dropna().gt(0).all():
+        if data.logy:
             ax.set_yscale("log")
-        ax.set_title(title or "final value (× = all seeds diverged)", fontsize=10)
+        title = title or "final value (× = all seeds diverged)"
+        ax.set_title(title, fontsize=10)
         _finish_legend(fig, ax, None, None)
         fig.tight_layout()
-        return fig
+        return attach_interactive(fig, "final_vs_axis", data, title=title)
 
 
 def numeric_axes(runs: pd.DataFrame) -> list[str]:
@@ -578,6 +689,68 @@ def _cell_ticks(starts: np.ndarray, binned: bool) -> tuple[np.ndarray, list[str]
     return positions, [("≥" if binned else "") + _format(starts[i]) for i in positions]
 
 
+@dataclasses.dataclass(frozen=True)
+class HeatmapGrid:
+    """What :func:`heatmap` draws (static and interactive alike): ``values``, ``total`` and ``diverged`` per cell
+    (arrays of shape ``(len(ys), len(xs))``), each axis's cell labels (its first value) and whether its cells are
+    bins, the colour-bar label and whether the colour scale is logarithmic."""
+
+    x_axis: str
+    y_axis: str
+    metric: str
+    xs: np.ndarray
+    ys: np.ndarray
+    x_binned: bool
+    y_binned: bool
+    values: np.ndarray
+    total: np.ndarray
+    diverged: np.ndarray
+    label: str
+    log_color: bool
+
+    @property
+    def title(self) -> str:
+        """The default title: the trainability map, or the metric with the meaning of a ×."""
+        if self.metric == "diverged":
+            return "trainability map"
+        return f"final {self.metric.replace('_', ' ')} (× = all seeds diverged)"
+
+    def axis_title(self, which: str) -> str:
+        """``"x"`` or ``"y"``: the axis's label, with its number of bins when binned."""
+        column, cells, binned = (
+            (self.x_axis, self.xs, self.x_binned) if which == "x" else (self.y_axis, self.ys, self.y_binned)
+        )
+        return axis_label(column) + (f" ({len(cells)} bins)" if binned else "")
+
+
+def heatmap_grid(
+    runs: pd.DataFrame, x_axis: str, y_axis: str, metric: str = "diverged", log_color: bool | None = None
+) -> HeatmapGrid:
+    """The cells of :func:`heatmap` over ``x_axis`` × ``y_axis``, each aggregated with one ``bincount``.
+
+    Args:
+        runs: the runs table (one row per run).
+        x_axis: the swept column along x.
+        y_axis: the swept column along y.
+        metric: a final metric (seed mean of ``final_<metric>`` over non-diverged runs), or ``"diverged"``
+            (fraction of diverged seeds).
+        log_color: a logarithmic colour scale; default: every value positive and spanning more than a decade.
+
+    Returns:
+        The :class:`HeatmapGrid`.
+    """
+    ix, xs, x_binned = _cells(runs[x_axis])
+    iy, ys, y_binned = _cells(runs[y_axis])
+    nx, ny = len(xs), len(ys)
+    values, total, diverged = (a.reshape(ny, nx) for a in _heatmap_grid(runs, iy * nx + ix, nx * ny, metric))
+    label = "fraction of seeds diverged" if metric == "diverged" else f"final {metric.replace('_', ' ')} (seed mean)"
+    finite = values[np.isfinite(values)]
+    if log_color is None:
+        log_color = metric != "diverged" and finite.size > 0 and finite.min() > 0 and finite.max() > 10 * finite.min()
+    log_color = bool(log_color and finite.size and finite.min() > 0)
+    return HeatmapGrid(x_axis, y_axis, metric, xs, ys, x_binned, y_binned, values, total, diverged, label, log_color)
+
+
 def heatmap(
     runs: pd.DataFrame,
     x_axis: str,
@@ -592,23 +765,16 @@ def heatmap(
     Cells where every seed diverged are grey with a ×; cells where some diverged carry ``k/n``.
     The colour scale is logarithmic when every value is positive and they span more than a decade
     (or as ``log_color`` says). Other swept axes are averaged over. An axis with more than
-    ``MAX_CELLS`` values is binned into ``MAX_CELLS`` cells of consecutive values.
+    ``MAX_CELLS`` values is binned into ``MAX_CELLS`` cells of consecutive values (see :func:`heatmap_grid`).
+    The figure carries its interactive version (:func:`attach_interactive`).
     """
     with plt.rc_context(STYLE):
-        ix, xs, x_binned = _cells(runs[x_axis])
-        iy, ys, y_binned = _cells(runs[y_axis])
-        nx, ny = len(xs), len(ys)
-        values, total, diverged = (a.reshape(ny, nx) for a in _heatmap_grid(runs, iy * nx + ix, nx * ny, metric))
-        label = (
-            "fraction of seeds diverged" if metric == "diverged" else f"final {metric.replace('_', ' ')} (seed mean)"
-        )
+        grid = heatmap_grid(runs, x_axis, y_axis, metric, log_color)
+        values, total, diverged = grid.values, grid.total, grid.diverged
+        nx, ny = len(grid.xs), len(grid.ys)
         finite = values[np.isfinite(values)]
-        if log_color is None:
-            log_color = (
-                metric != "diverged" and finite.size > 0 and finite.min() > 0 and finite.max() > 10 * finite.min()
-            )
         norm = None
-        if finite.size and log_color:
+        if grid.log_color:
             norm = matplotlib.colors.LogNorm(finite.min(), finite.max())
         elif metric == "diverged":
             norm = matplotlib.colors.Normalize(0.0, 1.0)
@@ -622,29 +788,22 @@ def heatmap(
             norm=norm,
             shading="flat",
         )
-        fig.colorbar(mesh, ax=ax, label=label, pad=0.02)
+        fig.colorbar(mesh, ax=ax, label=grid.label, pad=0.02)
         for y, x in zip(*np.nonzero(diverged), strict=True):
             n, k = total[y, x], diverged[y, x]
             if k == n and metric != "diverged":
                 ax.text(x, y, "×", ha="center", va="center", color="#7a1f1f", fontsize=11 if nx * ny <= 400 else 6)
             elif nx * ny <= 150:
                 ax.text(x, y, f"{k}/{n}", ha="center", va="center", color="#7a1f1f", fontsize=7)
-        ax.set_xticks(*_cell_ticks(xs, x_binned), rotation=45 if nx > 6 else 0)
-        ax.set_yticks(*_cell_ticks(ys, y_binned))
-        ax.set_xlabel(axis_label(x_axis) + (f" ({nx} bins)" if x_binned else ""))
-        ax.set_ylabel(axis_label(y_axis) + (f" ({ny} bins)" if y_binned else ""))
+        ax.set_xticks(*_cell_ticks(grid.xs, grid.x_binned), rotation=45 if nx > 6 else 0)
+        ax.set_yticks(*_cell_ticks(grid.ys, grid.y_binned))
+        ax.set_xlabel(grid.axis_title("x"))
+        ax.set_ylabel(grid.axis_title("y"))
         ax.grid(False)
-        ax.set_title(
-            title
-            or (
-                "trainability map"
-                if metric == "diverged"
-                else f"final {metric.replace('_', ' ')} (× = all seeds diverged)"
-            ),
-            fontsize=10,
-        )
+        title = title or grid.title
+        ax.set_title(title, fontsize=10)
         fig.tight_layout()
-        return fig
+        return attach_interactive(fig, "heatmap", grid, title=title)
 
 
 PROBE_PREFIXES = ("sharpness", "preconditioned_sharpness", "ntk_alignment", "overlap_")
@@ -778,7 +937,7 @@ def probe_panels(
             fig.suptitle(title)
         if mappable is None:
             fig.tight_layout()
-        return fig
+        return attach_interactive(fig, "probe_panels", bands, metrics, title=title, logx=logx)
 
 
 def profile_curve(ratios: pd.Series, taus: np.ndarray) -> np.ndarray:
@@ -789,6 +948,46 @@ def profile_curve(ratios: pd.Series, taus: np.ndarray) -> np.ndarray:
     return (finite[None, :] <= np.asarray(taus, float)[:, None]).mean(axis=1)
 
 
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """What :func:`performance_profile` draws (static and interactive alike): the τ grid, each solver's ρ(τ) on
+    it, the solvers best first, the fraction of problems each solved at all, and the right edge ``top``."""
+
+    taus: np.ndarray
+    top: float
+    order: list
+    rho: dict
+    solved: dict
+    n_problems: int
+
+    def label(self, solver) -> str:
+        """A solver's legend entry: its name and the fraction of problems it solved."""
+        return f"{solver} (solved {self.solved[solver]:.0%})"
+
+
+def profile_data(ratios: pd.DataFrame, tau_max: float | None = None) -> Profile:
+    """The performance profile of ``ratios`` (see :func:`performance_profile`).
+
+    Args:
+        ratios: one row per problem, one column per solver, values ≥ 1 (inf or NaN: the solver failed).
+        tau_max: the right edge; default twice the largest finite ratio (at least 2).
+
+    Returns:
+        The :class:`Profile`: ρ on every distinct ratio in [1, ``top``] and at both edges, solvers ordered by
+        the area under ρ on the log τ axis (best first).
+    """
+    values = ratios.to_numpy(float)
+    finite = values[np.isfinite(values)]
+    top = float(tau_max) if tau_max is not None else max(2.0, 2.0 * float(finite.max()) if finite.size else 2.0)
+    taus = np.unique(np.concatenate([[1.0, top], finite[(finite >= 1.0) & (finite <= top)]]))
+    grid = np.geomspace(1.0, top, 200)
+    area = {col: float(np.trapezoid(profile_curve(ratios[col], grid), np.log2(grid))) for col in ratios.columns}
+    order = sorted(ratios.columns, key=lambda col: (-area[col], str(col)))
+    rho = {col: profile_curve(ratios[col], taus) for col in order}
+    solved = {col: float(np.isfinite(ratios[col].to_numpy(float)).mean()) for col in order}
+    return Profile(taus, top, order, rho, solved, len(ratios))
+
+
 def performance_profile(ratios: pd.DataFrame, title: str = "", tau_max: float | None = None):
     """Dolan–Moré performance profile: one step curve per solver, ρ_s(τ) = the fraction of problems on which
     solver s's performance ratio r_{p,s} = t_{p,s} / min_s' t_{p,s'} is ≤ τ, on a log₂ τ axis.
@@ -796,41 +995,45 @@ def performance_profile(ratios: pd.DataFrame, title: str = "", tau_max: float | 
     ``ratios``: one row per problem, one column per solver, values ≥ 1 (inf or NaN: the solver failed on that
     problem). The curves are drawn up to ``tau_max`` (default: twice the largest finite ratio); a solver's
     value at the right edge is the fraction of problems it solved at all. Solvers are listed in the legend
-    best first (by the area under ρ on the log τ axis).
+    best first (by the area under ρ on the log τ axis). The figure carries its interactive version
+    (:func:`attach_interactive`).
 
     Reference: Dolan, Moré. *Benchmarking optimization software with performance profiles*, Math. Program. 91
     (2002).
     """
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        values = ratios.to_numpy(float)
-        finite = values[np.isfinite(values)]
-        top = float(tau_max) if tau_max is not None else max(2.0, 2.0 * float(finite.max()) if finite.size else 2.0)
-        taus = np.unique(np.concatenate([[1.0, top], finite[(finite >= 1.0) & (finite <= top)]]))
-        grid = np.geomspace(1.0, top, 200)
-        area = {col: float(np.trapezoid(profile_curve(ratios[col], grid), np.log2(grid))) for col in ratios.columns}
-        order = sorted(ratios.columns, key=lambda col: (-area[col], str(col)))
-        styles = ["-", "--", ":", "-."]
-        for i, col in enumerate(order):
-            rho = profile_curve(ratios[col], taus)
+        data = profile_data(ratios, tau_max)
+        for i, col in enumerate(data.order):
             ax.step(
-                taus,
-                rho,
+                data.taus,
+                data.rho[col],
                 where="post",
                 color=f"C{i % 10}",
-                linestyle=styles[(i // 10) % len(styles)],
+                linestyle=PROFILE_DASHES[(i // 10) % len(PROFILE_DASHES)],
                 linewidth=1.6,
-                label=f"{col} (solved {np.isfinite(ratios[col].to_numpy(float)).mean():.0%})",
+                label=data.label(col),
             )
         ax.set_xscale("log", base=2)
-        ax.set_xlim(1.0, top)
+        ax.set_xlim(1.0, data.top)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("performance ratio τ (time to target / the best solver's)")
-        ax.set_ylabel(f"ρ(τ): fraction of the {len(ratios)} problems with r ≤ τ")
-        ax.set_title(title or "performance profile", fontsize=10)
-        ax.legend(fontsize=7, loc="lower right", ncol=1 + len(order) // 8)
+        ax.set_xlabel(PROFILE_XLABEL)
+        ax.set_ylabel(profile_ylabel(data.n_problems))
+        title = title or "performance profile"
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7, loc="lower right", ncol=1 + len(data.order) // 8)
         fig.tight_layout()
-        return fig
+        return attach_interactive(fig, "performance_profile", data, title=title)
+
+
+PROFILE_DASHES = ("-", "--", ":", "-.")
+"""Line styles of the profile's solvers: the tenth colour onwards changes the dash."""
+PROFILE_XLABEL = "performance ratio τ (time to target / the best solver's)"
+
+
+def profile_ylabel(n_problems: int) -> str:
+    """The profile's y-axis label."""
+    return f"ρ(τ): fraction of the {n_problems} problems with r ≤ τ"
 
 
 _SUPERSCRIPT = str.maketrans("-−0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -882,7 +1085,12 @@ def plain_log_ticks(fig) -> None:
 
 def save(fig, folder, stem: str, formats: Sequence[str] = ("png", "svg", "pdf")) -> dict[str, str]:
     """Save ``fig`` as ``stem.<fmt>`` for each format, each atomically (a temporary file, then
-    ``os.replace``); returns {format: path}. Log axes get plain-text tick labels (:func:`plain_log_ticks`)."""
+    ``os.replace``); returns {format: path}. Log axes get plain-text tick labels (:func:`plain_log_ticks`).
+
+    A figure drawn here also gets its interactive version written next to them as ``stem.plotly.json`` (found
+    by the report from the PNG's path); such a file left from an earlier figure of that stem without one is
+    removed, so the report never shows a stale interactive chart next to a new image."""
+    import json
     import os
     import uuid
     from pathlib import Path
@@ -900,5 +1108,16 @@ def save(fig, folder, stem: str, formats: Sequence[str] = ("png", "svg", "pdf"))
         finally:
             tmp.unlink(missing_ok=True)
         out[fmt] = str(path)
+    spec = getattr(fig, INTERACTIVE, None)
+    sidecar = folder / f"{stem}{INTERACTIVE_SUFFIX}"
+    if spec is None:
+        sidecar.unlink(missing_ok=True)
+    else:
+        tmp = folder / f".{sidecar.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            tmp.write_text(json.dumps(spec, allow_nan=False, separators=(",", ":")), encoding="utf-8")
+            os.replace(tmp, sidecar)
+        finally:
+            tmp.unlink(missing_ok=True)
     plt.close(fig)
     return out

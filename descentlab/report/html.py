@@ -1,7 +1,10 @@
 """A self-contained, offline HTML report per experiment, and an index over the whole store.
 
-Images are embedded as base64 PNG, the only script (table sorting) is inline, and every string
-that comes from a spec or the store is escaped — the page fetches nothing and runs nothing else.
+Images are embedded as base64 PNG; a figure drawn by :mod:`descentlab.report.figures` also comes as an
+interactive plotly chart (:mod:`descentlab.report.interactive`: its JSON inline, plotly.js from the store's
+``assets`` folder by a relative path), shown above its static image, which folds away once the chart is drawn
+and stays shown without JavaScript. The other scripts (table sorting, drawing the charts) are inline, and every
+string that comes from a spec or the store is escaped — the page fetches nothing from the network.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from descentlab.report import figures as F
+from descentlab.report import interactive as I
 from descentlab.report.reading import read_curves
 from descentlab.store import Store
 from descentlab.store.schema import swept_axes
@@ -43,6 +47,8 @@ th{background:#f1f3f6;cursor:pointer;position:sticky;top:0}td.l,th.l{text-align:
 .scroll{max-height:460px;overflow:auto;border:1px solid #e3e6ea}tr.diverged td{color:#b3261e}
 pre{background:#fff;border:1px solid #e3e6ea;padding:10px;overflow:auto;font-size:.82em}
 .kv td{text-align:left}
+.chart{width:100%;min-height:300px}details.static summary{color:#5b6472;font-size:.85em;cursor:pointer}
+@media print{.chart{display:none}}
 """
 
 SORT_JS = """
@@ -223,18 +229,47 @@ def diverged_block(runs: pd.DataFrame) -> str:
     )
 
 
-def figure_block(caption: str, path: str | Path) -> str:
-    """One embedded PNG, with links to the SVG / PDF written next to it (they are not loaded by the page)."""
+def interactive_spec(path: str | Path) -> str | None:
+    """The interactive version saved next to a figure's PNG (``<stem>.plotly.json``, see
+    :func:`descentlab.report.figures.save`) as JSON text, or None: none saved, or older than the PNG (the image
+    was redrawn by other means since)."""
+    path = Path(path)
+    spec = path.with_name(path.stem + F.INTERACTIVE_SUFFIX)
+    try:
+        if spec.stat().st_mtime < path.stat().st_mtime:
+            return None
+        return spec.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def figure_block(caption: str, path: str | Path, chart_id: str = "") -> str:
+    """One embedded PNG, with links to the SVG / PDF written next to it (they are not loaded by the page).
+
+    With a ``chart_id`` and an interactive version saved next to the PNG (:func:`interactive_spec`), the chart
+    comes first and the PNG goes into an open ``<details>`` that the chart folds once drawn."""
     path = Path(path)
     links = " · ".join(
         f'<a href="{esc(path.with_suffix("." + fmt).name)}">{fmt.upper()}</a>'
         for fmt in ("svg", "pdf")
         if path.with_suffix("." + fmt).exists()
     )
-    return (
-        f'<figure><img src="{embed_png(path)}" alt="{esc(caption)}"><figcaption>{esc(caption)}'
-        f"{' · ' + links if links else ''}</figcaption></figure>"
-    )
+    image = f'<img src="{embed_png(path)}" alt="{esc(caption)}">'
+    spec = interactive_spec(path) if chart_id else None
+    if spec is not None:
+        image = (
+            I.chart_block(spec, chart_id)
+            + f'<details class="static" open><summary>static image</summary>{image}</details>'
+        )
+    return f"<figure>{image}<figcaption>{esc(caption)}{' · ' + links if links else ''}</figcaption></figure>"
+
+
+def chart_scripts(folder: Path, store: Store, page: str) -> str:
+    """The scripts that draw the page's charts: plotly.js from the store's assets (installed when missing, by a
+    path relative to ``folder``) and :data:`~descentlab.report.interactive.BOOT_JS`; "" when ``page`` has none."""
+    if 'class="plotly-figure"' not in page:
+        return ""
+    return f'<script src="{esc(I.asset_src(folder, store.root))}"></script><script>{I.BOOT_JS}</script>'
 
 
 def summed_over(info: dict) -> str:
@@ -377,7 +412,7 @@ def write_report(
         stems = {Path(path).stem for _, path in figures}
         figures += automatic_figures(runs, bands, folder, skip=stems)
     diverged = int((runs["status"] == "diverged").sum()) if len(runs) else 0
-    figs = "".join(figure_block(caption, path) for caption, path in figures)
+    figs = "".join(figure_block(caption, path, f"chart-{i}") for i, (caption, path) in enumerate(figures))
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(info["name"])} — descentlab</title><style>{CSS}</style></head>
@@ -396,7 +431,7 @@ def write_report(
 <h2 id="figures">Figures</h2>{figs or "<p>No curves stored.</p>"}
 <h2 id="runs">Runs</h2>{runs_table(runs)}
 <h2 id="provenance">Provenance</h2>{provenance(info)}
-</main><script>{SORT_JS}</script></body></html>
+</main>{chart_scripts(folder, store, figs)}<script>{SORT_JS}</script></body></html>
 """
     path = folder / "index.html"
     write_text_atomically(path, page)

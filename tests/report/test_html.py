@@ -11,9 +11,20 @@ def test_report_is_self_contained_with_verdict_divergence_and_auto_figures(synth
     experiment = synthetic_store.experiments()[0]
     path = write_report(synthetic_store, experiment)
     page = path.read_text()
-    # nothing is fetched: every image is inline, no external script / stylesheet / font
-    assert not re.search(r"<(script|link|iframe)[^>]+(src|href)=", page)
-    assert not re.search(r'src="(?!data:image/png;base64,)', page)
+    # nothing is fetched: every image is inline, no external stylesheet / font; the one script loaded is the
+    # store's own copy of plotly.js, by a relative path
+    assert re.findall(r"<(?:script|link|iframe)[^>]+(?:src|href)=\"([^\"]*)\"", page) == ["../../assets/plotly.min.js"]
+    assert (synthetic_store.root / "assets" / "plotly.min.js").is_file()
+    # an interactive chart per figure, above its static image (folded by the script once the chart is drawn)
+    charts = re.findall(
+        r'<div class="chart" id="(chart-\d+)" hidden></div><script type="application/json" '
+        r'class="plotly-figure" data-chart="(chart-\d+)">',
+        page,
+    )
+    assert len(charts) == 5 and all(a == b for a, b in charts)
+    assert page.count('<details class="static" open><summary>static image</summary><img ') == 5
+    assert page.index('<script src="../../assets/plotly.min.js">') < page.index("Plotly.newPlot")
+    assert not re.search(r'<img[^>]+src="(?!data:image/png;base64,)', page)
     assert "url(" not in page and "@import" not in page
     # the claim and verdict come before the figures; the diverged count is in the header
     verdict, figures = page.index('class="verdict pass"'), page.index('id="figures"')
@@ -50,6 +61,8 @@ def test_study_figures_get_the_automatic_ones_appended(synthetic_store, tmp_path
     ).read_text()
     assert "my claim" in page
     assert page.count("<img ") == 3  # its own + heatmap + trainability (its "probes" is not redrawn)
+    # its own figure (plain matplotlib) stays static; the heatmap and trainability map are also interactive
+    assert page.count('class="plotly-figure"') == 2 and page.index("<figure><img ") < page.index('class="chart"')
 
 
 def test_index_lists_every_experiment_with_verdict(synthetic_store):

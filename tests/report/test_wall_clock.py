@@ -69,6 +69,10 @@ def test_wall_clock_x_is_step_times_the_groups_seconds_per_step():
     label = fig.axes[0].get_xlabel()
     assert "wall-clock" in label and "step ×" in label and "chunk" in label
     assert F.group_seconds_per_step(runs, ["optimizer_learning_rate"]).to_dict() == pytest.approx(means)
+    interactive = getattr(fig, F.INTERACTIVE)  # the interactive version has the same x data
+    assert "wall-clock" in interactive["layout"]["xaxis"]["title"]["text"]
+    theory_x = [np.asarray(t["x"], float) for t in interactive["data"] if t.get("line", {}).get("dash") == "dash"]
+    assert sorted(x[-1] for x in theory_x) == pytest.approx([1000 * means[0], 1000 * means[1]])
     plt.close(fig)
 
 
