@@ -57,7 +57,7 @@ from descentlab.experiment import Result
 from descentlab.optim import SCHEDULES
 from descentlab.params import Param
 from descentlab.report import figures as F
-from descentlab.store.schema import ok_runs, section_values, seed_mean
+from descentlab.store.schema import RESERVED, ok_runs, section_values, seed_mean
 from descentlab.studies.base import Analysis, Check, Control, Study, StudyOptions, register_study
 from descentlab.theory import PREDICTIONS, Verdict, fit_power_law, verdict
 
@@ -342,8 +342,11 @@ class LRSchedules(Study):
     @staticmethod
     def _figures(runs: pd.DataFrame, results: list[Result], folder: Path) -> list[tuple[str, str]]:
         curves = pd.concat([r.curves for r in results], ignore_index=True)
+        labelled = runs.assign(
+            schedule=runs.label
+        )  # one axis: the schedule (not every family's own NaN-padded columns)
         fig = F.learning_curves(
-            runs.assign(schedule=runs.label).drop(columns=["label"]),
+            labelled[[c for c in RESERVED if c in labelled] + ["schedule"]],
             curves,
             METRIC,
             title="SGD on least squares with label noise: excess risk by schedule",
