@@ -60,9 +60,7 @@ the fitted exponents against d with bootstrap intervals; the weighted coverage a
 :math:`S\eta/2` of every flat run. PNG only (SVG and PDF would add several seconds to every CI run).
 
 Scaled down from the paper: widths 64 (quick, default) to 256 (paper), n ≤ 256 (quick) to 1024, d ≤ 8,
-3000–20 000 GD steps. Runs per program stay ≤ 64 at quick and default: larger groups are split over the host's two
-devices, and with the ``sharpness`` probe such a sharded program hung (never returned) on this machine; the paper
-size sets ``run.vmap_width`` = 256 so that each program is one block on one device.
+3000–20 000 GD steps. Runs per program are ≤ 64 at quick and default (one vmap block per program on a CPU).
 """
 
 from __future__ import annotations
@@ -107,7 +105,6 @@ SIZES = {
         "n": [32, 64, 128, 256, 512, 1024],
         "draws": 16,
         "steps": 20000,
-        "vmap_width": 256,
     },
 }
 
@@ -374,7 +371,6 @@ class NeuralShattering(Study):
                         "steps": size["steps"],
                         "seeds": 1,
                         "checkpoints": 2,
-                        **({"vmap_width": size["vmap_width"]} if "vmap_width" in size else {}),
                     },
                     "probes": ["metrics", {"name": "sharpness", "iterations": 20}],
                 }
