@@ -9,6 +9,9 @@ digits, MSE loss.
    its programs (``blas_single_threaded``). The budgeted ratio times the two in alternation, as a
    probe runs between training steps (a noisy spell of a shared machine then hits both alike); the
    ratio of each timed back to back, with caches warm for it alone, is printed too. Budget: ≤ 25.
+   When ``matfree`` is installed (the ``bench`` extra), the same 20 steps by ``matfree.decomp.tridiag_sym``
+   (full reorthogonalization) are timed in the same alternation, for the comparison in
+   ``descentlab/probes/_linalg.py``'s docstring.
 2. ``probe overhead``: a 5 000-step full-batch Adam run through the engine (``run_spec``; linear
    checkpoints, 100 of them) with the whole probe set that applies to this problem, over the same
    run with no probes; the engine's run time excludes compilation. Budget: ≤ 1.5 (adds ≤ 50 %).
@@ -83,6 +86,23 @@ def interleaved(fns: list, args: list[tuple], repeats: int = 60) -> list[float]:
     return [float(np.median(t)) for t in times]
 
 
+def matfree_sharpness(problem):
+    """The top Ritz value by matfree's Lanczos (jitted), or None when matfree is not installed."""
+    try:
+        from matfree import decomp
+    except ImportError:
+        return None
+    from descentlab.probes._linalg import flat_loss, hvp_operator, ritz
+
+    def sharp(params, data, key):
+        fun, flat = flat_loss(problem, params, data)
+        v0 = jax.random.normal(jax.random.split(key)[0], flat.shape, flat.dtype)
+        tridiag = decomp.tridiag_sym(20, materialize=False, reortho="full", custom_vjp=False)
+        return ritz(*tridiag(hvp_operator(fun, flat), v0).J_small)[0][-1]
+
+    return jax.jit(sharp)
+
+
 def sharpness_ratio() -> tuple[float, float, float]:
     problem = PROBLEMS.get("digits_mlp")(**{k: v for k, v in PROBLEM.items() if k != "name"})
     params = problem.init(jax.random.PRNGKey(0))
@@ -95,9 +115,15 @@ def sharpness_ratio() -> tuple[float, float, float]:
         return probe.measure(ctx, ())[0]["sharpness"]
 
     fns, args = [grad, jax.jit(sharp)], [(params, data), (params, data, jax.random.PRNGKey(1))]
+    matfree = matfree_sharpness(problem)
+    if matfree is not None:
+        fns, args = [*fns, matfree], [*args, args[1]]
     with blas_single_threaded():  # as the engine runs its programs
-        t_grad, t_sharp = interleaved(fns, args)
-        (t_grad_alone,), (t_sharp_alone,) = (interleaved([f], [a]) for f, a in zip(fns, args, strict=True))
+        t_grad, t_sharp, *t_matfree = interleaved(fns, args)
+    if t_matfree:
+        print(f"matfree tridiag_sym, 20 steps: {t_matfree[0] * 1e3:.3f} ms = {t_matfree[0] / t_sharp:.2f} × ours")
+    with blas_single_threaded():
+        (t_grad_alone,), (t_sharp_alone,) = (interleaved([f], [a]) for f, a in zip(fns[:2], args[:2], strict=True))
     print(
         f"back to back (warm caches, each alone): grad {t_grad_alone * 1e3:.3f} ms, sharpness "
         f"{t_sharp_alone * 1e3:.3f} ms, ratio {t_sharp_alone / t_grad_alone:.1f}"

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import tomli_w
 
 from descentlab.engine.load import spec_from_dict
 from descentlab.engine.plan import BATCH_SIZE, SECTIONS, Group, Identity, Plan, RunPoint, declared_params
@@ -361,55 +362,32 @@ def _slug(text: str) -> str:
 
 
 # ---- TOML output ---------------------------------------------------------------------------------
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _key(key: str) -> str:
-    return key if _BARE.match(key) else json.dumps(key)
-
-
-def _string(text: str) -> str:
-    """A TOML basic string: quote, backslash and control characters (DEL included) escaped."""
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
+def _plain(value: Any) -> Any:
+    """``value`` with the types TOML has: a :class:`Sweep` as ``{grid = [...]}``, NumPy scalars as Python ones."""
     if isinstance(value, Sweep):
-        return _value({"grid": list(value.values)})
+        return {"grid": [_plain(v) for v in value.values]}
+    if isinstance(value, np.generic):
+        return value.item()
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
+        return [_plain(v) for v in value]
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{_key(str(k))} = {_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 def to_toml(data: Mapping[str, Any]) -> str:
-    """A spec dict as TOML: top-level values first, then one ``[section]`` per table."""
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items() if not isinstance(v, Mapping)]
-    for key, body in data.items():
-        if isinstance(body, Mapping):
-            lines += ["", f"[{_key(key)}]"] + [f"{_key(str(k))} = {_value(v)}" for k, v in body.items()]
-    return "\n".join(lines) + "\n"
+    """A spec dict as TOML (written by ``tomli_w``): top-level values first, then one ``[section]`` per table.
+
+    Args:
+      data: the spec as plain values (a :class:`Sweep` is written as its ``grid``).
+
+    Returns:
+      The TOML text; ``tomllib.loads`` of it gives back ``data`` (tuples as lists).
+
+    Raises:
+      TypeError: for a value TOML cannot hold (``None``, an arbitrary object).
+    """
+    return tomli_w.dumps(_plain(data))
 
 
 def check_search_options(options: Mapping[str, Any]) -> None:

@@ -16,6 +16,9 @@ References: Lin, Saad, Yang, *Approximating spectral densities of large matrices
 (2016); Ubaru, Chen, Saad, *Fast estimation of tr f(A) via stochastic Lanczos quadrature* (2017);
 Ghorbani, Krishnan, Xiao, *An Investigation into Neural Net Optimization via Hessian Eigenvalue
 Density* (1901.10159).
+
+The Lanczos runs are :func:`~descentlab.probes._linalg.lanczos`; its docstring gives the measured reasons
+why ``matfree``'s tridiagonalization and SLQ helpers are not used.
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from descentlab.probes.base import EvalBatchSize, Probe, ProbeContext, register_
 
 
 def histogram(values: jax.Array, weights: jax.Array, low: float, high: float, bins: int) -> tuple[jax.Array, ...]:
-    """(mass per bin, mass below low, mass above high) of the weighted point masses; the last bin is closed."""
+    """(mass per bin, mass below low, mass above high) of the weighted point masses; the last bin is closed.
+
+    Kept rather than ``jnp.histogram`` (issue 22): both give the same masses on values off the edges, but
+    ``jnp.histogram`` (float32 edges from ``linspace``, then ``searchsorted``) put 24 of 63 values on or one ulp
+    beside the 21 edges of [−1, 10] in another bin than NumPy's float64 histogram (this: 6 of 63), gives no
+    outside mass, and took 40 µs vs 25 µs (min, jitted, vmapped 16 × 125 values).
+    """
     width = (high - low) / bins
     index = jnp.floor((values - low) / width).astype(jnp.int32)
     index = jnp.where(values == high, bins - 1, index)

@@ -225,6 +225,11 @@ def box_counting_dimension(edge: np.ndarray) -> tuple[float, list[int], list[int
     A box size is saturated when boundary fills at least half of its boxes: the count then measures the
     area, not the boundary, and bends towards slope 2 (noise saturates from the smallest box). Only the
     box sizes below the first saturated one enter the fit (NaN when fewer than three remain).
+
+    Counting is a reshape and ``any`` (exact integers; 2.6 ms on 64², 4.8 ms on 256² with the fit). Kept rather
+    than ``porespy.metrics.boxcount`` (issue 22): porespy brings ~30 packages (vtk, pyvista, numba, dask,
+    scikit-image) and counts boxes spanning both phases of the map at its own sizes, without this saturation
+    cut; scikit-image has no box counting.
     """
     side = edge.shape[0]
     sizes = [2**k for k in range(int(math.log2(side)) - 1)]

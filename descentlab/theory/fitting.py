@@ -6,6 +6,11 @@ r"""Rate fitting on a measured curve: power-law slope, linear (geometric) rate, 
   returns the per-step contraction factor :math:`\rho = e^{\text{slope}}` with its interval.
 * :func:`time_to_threshold` — first step at which the curve reaches a level (log-linear
   interpolation between grid points).
+
+The regressions are ``scipy.stats.linregress`` (slope, intercept, standard error) with the Student-t quantile
+``scipy.stats.t.ppf`` for the interval; what remains written here is the window selection and
+:func:`time_to_threshold`'s first crossing of a curve that need not be monotone, interpolated in log y,
+which ``np.interp`` (monotone abscissae, linear in y) does not do.
 """
 
 from __future__ import annotations

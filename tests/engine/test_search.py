@@ -7,9 +7,12 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from descentlab.engine import run_spec, spec_from_dict
 from descentlab.engine.search import candidates, load_search_file, search, search_space, to_toml
+from descentlab.engine.spec import Sweep
 from descentlab.params import SpecError
 from descentlab.store import Store
 
@@ -114,4 +117,31 @@ def test_toml_writer_round_trips_strange_strings():
     data = base()
     data["name"] = 'a "quoted" \\ name\nwith <b>tags</b> & ünïcode'
     data["description"] = "tab\tand \x01 control"
+    assert tomllib.loads(to_toml(data)) == data
+
+
+def test_toml_writer_round_trips_keys_outside_the_bmp_numpy_scalars_and_sweeps():
+    # the former hand writer quoted keys with json.dumps (UTF-16 surrogate escapes "\ud800\udc00", invalid TOML)
+    # and wrote np.float64 as "np.float64(0.1)"
+    data = base()
+    data["run"]['𐀀 key "q"\n'] = "😀 \x7f \x1f"
+    data["problem"]["noise"] = np.float64(0.1)
+    data["run"]["seeds"] = np.int64(2)
+    data["optimizer"]["learning_rate"] = Sweep(values=(0.1, 0.2))
+    back = tomllib.loads(to_toml(data))
+    assert back["run"]['𐀀 key "q"\n'] == "😀 \x7f \x1f"
+    assert back["problem"]["noise"] == 0.1 and back["run"]["seeds"] == 2
+    assert back["optimizer"]["learning_rate"] == {"grid": [0.1, 0.2]}
+    with pytest.raises(TypeError):
+        to_toml({"run": {"steps": None}})
+
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+_SCALAR = st.one_of(_TEXT, st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False), st.booleans())
+_VALUE = st.one_of(_SCALAR, st.lists(_SCALAR, max_size=3), st.dictionaries(_TEXT, _SCALAR, max_size=2))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(_TEXT, st.one_of(_SCALAR, st.dictionaries(_TEXT, _VALUE, max_size=3)), max_size=4))
+def test_toml_writer_round_trips_any_document(data):
     assert tomllib.loads(to_toml(data)) == data

@@ -130,3 +130,14 @@ def test_deterministic_equivalent_matches_the_mean_of_exact_draws(n):
     assert abs(start / (0.5 * np.sum(variances * target**2)) - 1) < 0.02  # measured 1.4 % (the broadening)
     wrong = random_feature_loss(steps, variances, target, 2 * n, 0.5)  # the curve of twice the features
     assert np.max(np.abs(wrong / exact - 1)) > 0.3
+
+
+def test_floor_ridge_solves_its_equation():
+    from descentlab.theory.scaling_laws import floor_ridge
+
+    assert floor_ridge(np.ones(50), 10) == pytest.approx(50 / 10 - 1, rel=1e-12)  # M/(1+κ) = N
+    lam = np.arange(1, 10_001) ** -1.5
+    for n in (1, 30, 3000):
+        kappa = floor_ridge(lam, n)
+        assert np.sum(lam / (lam + kappa)) == pytest.approx(n, rel=1e-12)
+    assert floor_ridge(lam, 10_000) == 0.0
