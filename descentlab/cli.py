@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 import typer.core
@@ -43,7 +43,13 @@ PIPE_PROGRESS_SECONDS = 10.0
 
 class _Console(Console):
     """A Rich console that is as wide as its terminal, or — writing to no terminal — ``COLUMNS`` wide when that is
-    set, else :data:`PIPE_WIDTH` (Rich alone falls back to 80 columns)."""
+    set, else :data:`PIPE_WIDTH` (Rich alone falls back to 80 columns). ``COLUMNS`` is read when printing, not
+    frozen when the console is made (at import, where a test runner's worker may have set it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kwargs.get("width") is None:
+            self._width = None
 
     @property
     def size(self) -> ConsoleDimensions:

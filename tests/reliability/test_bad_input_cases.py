@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from descentlab.cli import app
+from descentlab.store import Store
 
 SPEC = """name = "bad-input"
 [problem]
@@ -127,8 +128,9 @@ def test_a_name_with_markup_and_mathtext_runs_and_reports(tmp_path):
     result = CliRunner().invoke(app, ["--store", str(tmp_path / "store"), "run", spec])
     assert result.exit_code == 0, (result.output, result.exception)
     assert "ok [/bold] $\\frac{$ name" in result.output
-    (experiment,) = [folder for folder in (tmp_path / "store").iterdir() if folder.is_dir()]
-    assert (experiment / "report" / "index.html").is_file()
+    store = Store(tmp_path / "store")
+    (experiment,) = store.experiments()
+    assert (store.experiment_dir(experiment) / "report" / "index.html").is_file()
 
 
 # ---------------------------------------------------------------------------------------------------------------
